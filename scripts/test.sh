@@ -1,0 +1,24 @@
+#!/usr/bin/env bash
+# Runs every test: native unit and integration tests, the wasm build, the library's wasm-bindgen
+# tests in headless Chromium, and the page's browser tests. Installs what it needs first.
+set -euo pipefail
+source "$(dirname "$0")/env.sh"
+cd "$REPO_ROOT"
+step() { printf '\n\033[1m==> %s\033[0m\n' "$*"; }
+
+step "set-up"
+./scripts/setup.sh --browser
+
+step "native tests (cargo test --release --features train)"
+cargo test --release --features train
+
+step "wasm build into pkg/"
+./scripts/build-wasm.sh
+
+step "wasm-bindgen tests in headless Chromium"
+CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --profile wasm-release --test wasm
+
+step "browser tests (playwright-core + Debian's chromium)"
+node --test --test-concurrency=1 tests/browser/
+
+step "all tests passed"

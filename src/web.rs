@@ -1,0 +1,188 @@
+//! The JavaScript-facing API (wasm-bindgen), compiled only for `wasm32`.
+//!
+//! ```js
+//! import init, { Generator } from './pkg/consistency_models.js';
+//! await init();
+//! const gen = await Generator.load(manifestText, new Uint8Array(weightsBytes));
+//! const pixels = await gen.generate({ seed: 42, steps: 2, label: 7, count: 4 },
+//!   (step, noisy, denoised) => draw(step, noisy, denoised));
+//! ```
+//! Every failure comes back as a rejected promise carrying a message; a panic is logged to the
+//! console by `console_error_panic_hook`.
+
+use std::rc::Rc;
+
+use burn::tensor::{Device, Tensor};
+use js_sys::{Float32Array, Function, Promise};
+use serde::{Deserialize, Serialize};
+use wasm_bindgen::prelude::*;
+use wasm_bindgen_futures::future_to_promise;
+
+use crate::sampling::{SampleRequest, Sampler};
+use crate::unet::UNCONDITIONAL;
+use crate::weights::{Manifest, Model, ModelKind};
+use crate::{SigmaConfig, UNetConfig};
+
+#[wasm_bindgen(start)]
+pub fn start() {
+    console_error_panic_hook::set_once();
+}
+
+/// Options of [`Generator::generate`], from a plain JS object.
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase", deny_unknown_fields)]
+struct GenerateOptions {
+    seed: f64,
+    #[serde(default)]
+    steps: Option<usize>,
+    #[serde(default)]
+    levels: Option<Vec<f64>>,
+    #[serde(default)]
+    label: Option<usize>,
+    #[serde(default = "one")]
+    count: usize,
+    #[serde(default)]
+    first_image: f64,
+}
+
+fn one() -> usize {
+    1
+}
+
+/// What the step callback receives as its first argument.
+#[derive(Debug, Serialize)]
+#[serde(rename_all = "camelCase")]
+struct StepInfo {
+    index: usize,
+    total: usize,
+    sigma: f64,
+    nfe: usize,
+    /// Milliseconds from the previous step's pixels (or the start) to this step's pixels.
+    ms: f64,
+}
+
+fn js_err(e: impl std::fmt::Display) -> JsValue {
+    JsError::new(&e.to_string()).into()
+}
+
+fn now_ms() -> f64 {
+    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+}
+
+/// Seeds are integers in [0, 2^53) so that JavaScript numbers carry them exactly.
+fn integer(value: f64, what: &str) -> Result<u64, JsValue> {
+    if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < 9_007_199_254_740_992.0 {
+        Ok(value as u64)
+    } else {
+        Err(js_err(format!("{what} must be an integer in [0, 2^53), got {value}")))
+    }
+}
+
+async fn pixels(t: Tensor<4>) -> Result<Float32Array, JsValue> {
+    let data = t.into_data_async().await.map_err(js_err)?;
+    let values = data.try_to_vec::<f32>().map_err(|e| js_err(format!("{e:?}")))?;
+    Ok(Float32Array::from(values.as_slice()))
+}
+
+/// A loaded model and the device it runs on.
+#[wasm_bindgen]
+pub struct Generator {
+    inner: Rc<Model>,
+    device: Device,
+    backend: String,
+}
+
+#[wasm_bindgen]
+impl Generator {
+    /// Loads a model from its manifest text and weights bytes, checking the manifest's hash.
+    /// Runs on the CPU backend.
+    pub fn load(manifest: &str, weights: Vec<u8>) -> Result<Generator, JsValue> {
+        let device = Device::flex();
+        let model = Model::from_bytes(manifest, weights, &device).map_err(js_err)?;
+        Ok(Self { inner: Rc::new(model), device, backend: "cpu".into() })
+    }
+
+    /// A consistency model with random weights (no download needed): for tests and for trying
+    /// the page before any weights exist. `config` is a U-Net config object or `undefined`.
+    pub fn random(seed: f64, config: JsValue) -> Result<Generator, JsValue> {
+        let config: UNetConfig = if config.is_undefined() || config.is_null() {
+            UNetConfig::new().with_base_channels(16).with_channel_mult(vec![1, 2])
+        } else {
+            serde_wasm_bindgen::from_value(config).map_err(js_err)?
+        };
+        config.validate().map_err(js_err)?;
+        let device = Device::flex();
+        device.seed(integer(seed, "seed")?);
+        let net = config.init(&device);
+        let manifest = Manifest::new(ModelKind::Cd, &config, SigmaConfig::default());
+        Ok(Self { inner: Rc::new(Model { manifest, net }), device, backend: "cpu".into() })
+    }
+
+    /// `"cpu"` or `"webgpu"`.
+    #[wasm_bindgen(getter)]
+    pub fn backend(&self) -> String {
+        self.backend.clone()
+    }
+
+    /// `"teacher"`, `"cd"` or `"ct"`.
+    #[wasm_bindgen(getter)]
+    pub fn kind(&self) -> String {
+        serde_json::to_value(self.inner.manifest.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
+    }
+
+    /// The noise levels `steps` steps would use (for display).
+    pub fn levels(&self, steps: usize) -> Vec<f64> {
+        self.inner.levels_for_steps(steps)
+    }
+
+    /// Generates images. `options`: `{seed, steps?, levels?, label?, count?, firstImage?}`
+    /// (`levels` overrides `steps`; `label` 0-9, or absent for any digit). `onStep(info, noisy,
+    /// denoised)` is called after every step with that step's pixels (`count * 784` values in
+    /// [-1, 1] order image, row, column). Resolves to the final pixels.
+    pub fn generate(&self, options: JsValue, on_step: Option<Function>) -> Promise {
+        let model = self.inner.clone();
+        let device = self.device.clone();
+        future_to_promise(async move {
+            let options: GenerateOptions = serde_wasm_bindgen::from_value(options).map_err(js_err)?;
+            if options.count == 0 || options.count > 256 {
+                return Err(js_err(format!("count must be 1 to 256, got {}", options.count)));
+            }
+            let request = SampleRequest {
+                seed: integer(options.seed, "seed")?,
+                first_image: integer(options.first_image, "firstImage")?,
+                labels: vec![options.label.unwrap_or(UNCONDITIONAL); options.count],
+            };
+            let levels = match (&options.levels, options.steps) {
+                (Some(levels), _) => levels.clone(),
+                (None, Some(steps)) if (1..=64).contains(&steps) => model.levels_for_steps(steps),
+                (None, Some(steps)) => return Err(js_err(format!("steps must be 1 to 64, got {steps}"))),
+                (None, None) => model.levels_for_steps(1),
+            };
+            let denoiser = model.denoiser();
+            let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, &device).map_err(js_err)?;
+            let mut last = None;
+            let mut clock = now_ms();
+            for step in sampler {
+                let noisy = pixels(step.noisy.clone()).await?;
+                let denoised = pixels(step.denoised.clone().clamp(-1.0, 1.0)).await?;
+                let t = now_ms();
+                if let Some(callback) = &on_step {
+                    let info = StepInfo { index: step.index, total: step.total, sigma: step.sigma, nfe: step.nfe, ms: t - clock };
+                    let info = serde_wasm_bindgen::to_value(&info).map_err(js_err)?;
+                    callback.call3(&JsValue::NULL, &info, &noisy, &denoised)?;
+                }
+                clock = now_ms();
+                last = Some(denoised);
+            }
+            last.map(JsValue::from).ok_or_else(|| js_err("no steps were run"))
+        })
+    }
+}
+
+/// Standard normals of the portable generator at `(seed, step, first .. first + count)`: lets
+/// tests compare the browser's numbers with native golden values.
+#[wasm_bindgen(js_name = seededNormals)]
+pub fn seeded_normals(seed: f64, step: u32, first: f64, count: usize) -> Result<Float32Array, JsValue> {
+    let noise = crate::seeded_noise::SeededNoise::new(integer(seed, "seed")?, crate::seeded_noise::Stream::Sampling);
+    Ok(Float32Array::from(noise.normals(step, integer(first, "first")?, count).as_slice()))
+}

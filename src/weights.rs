@@ -1,0 +1,317 @@
+//! The weights format: a burnpack file of the network's parameters plus a JSON manifest.
+//!
+//! ```text
+//! weights/cd.json   {"format_version": 1, "file": "cd.bpk", "sha256": "...", "kind": "cd",
+//!                    "network": {U-Net config}, "sigma": {...}, "recommended_levels": {"2": [0.8]},
+//!                    "training": {"command": "...", "data_sha256": "..."}, "metrics": {...}}
+//! weights/cd.bpk    burnpack (burn::store) of the U-Net's tensors
+//! ```
+//!
+//! Loading works from bytes (the browser fetches both files) and from a path, and every bad input
+//! becomes a [`WeightsError`]: a malformed or unknown-version manifest, a hash mismatch, a
+//! truncated or corrupted burnpack, a config that does not fit the tensors.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use burn::module::Module;
+use burn::store::ModuleRecord;
+use burn::tensor::{Bytes, Device};
+use serde::{Deserialize, Serialize};
+use sha2::{Digest, Sha256};
+
+use crate::consistency_function::ConsistencyFunction;
+use crate::denoiser::{Denoise, Denoiser};
+use crate::noise_levels::SigmaConfig;
+use crate::sampling::{Method, consistency_levels, edm_levels};
+use crate::unet::{UNet, UNetConfig};
+
+/// The manifest format this crate writes and reads.
+pub const FORMAT_VERSION: u32 = 1;
+
+/// What a weights file holds.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum ModelKind {
+    /// EDM diffusion model (denoiser parameterisation), sampled with Heun/Euler.
+    Teacher,
+    /// Consistency model distilled from a teacher.
+    Cd,
+    /// Consistency model trained from scratch.
+    Ct,
+    /// Digit classifier used by the evaluation.
+    Classifier,
+}
+
+impl ModelKind {
+    /// The sampler a model of this kind is meant for.
+    pub fn method(self) -> Method {
+        match self {
+            ModelKind::Teacher => Method::Heun,
+            _ => Method::Consistency,
+        }
+    }
+}
+
+/// How a model was made.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct TrainingInfo {
+    /// The exact command line that produced the weights.
+    pub command: String,
+    /// SHA-256 of the training data as the loader saw it.
+    #[serde(default)]
+    pub data_sha256: String,
+    /// Optimiser steps taken.
+    #[serde(default)]
+    pub steps: u64,
+    /// Anything else worth keeping (teacher name, seed, wall time, ...).
+    #[serde(default, flatten)]
+    pub extra: BTreeMap<String, serde_json::Value>,
+}
+
+/// The JSON manifest next to every weights file.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct Manifest {
+    pub format_version: u32,
+    /// Name of the burnpack file, relative to the manifest.
+    pub file: String,
+    /// SHA-256 (hex) of that file.
+    pub sha256: String,
+    pub kind: ModelKind,
+    /// The network's config (a [`UNetConfig`] for teacher, CD and CT models).
+    pub network: serde_json::Value,
+    pub sigma: SigmaConfig,
+    /// Recommended intermediate levels per step count, e.g. `{"2": [0.8]}` (for "1": `[]`).
+    #[serde(default)]
+    pub recommended_levels: BTreeMap<String, Vec<f64>>,
+    #[serde(default)]
+    pub training: TrainingInfo,
+    /// Measured quality (filled by `eval`).
+    #[serde(default)]
+    pub metrics: serde_json::Value,
+}
+
+/// Everything that can go wrong reading or writing weights.
+#[derive(Debug)]
+pub enum WeightsError {
+    /// The manifest is not valid JSON or lacks a field.
+    Manifest(String),
+    /// The manifest's `format_version` is not one this build reads.
+    UnsupportedVersion(u32),
+    /// The weights bytes do not hash to the manifest's `sha256`.
+    HashMismatch { expected: String, actual: String },
+    /// The network config is invalid.
+    Config(String),
+    /// The burnpack bytes are truncated or corrupted.
+    Corrupt(String),
+    /// The tensors do not fit the network the config describes.
+    Mismatch(String),
+    /// A file could not be read or written.
+    Io { path: PathBuf, error: std::io::Error },
+}
+
+impl core::fmt::Display for WeightsError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            WeightsError::Manifest(m) => write!(f, "malformed weights manifest: {m}"),
+            WeightsError::UnsupportedVersion(v) => write!(
+                f,
+                "weights manifest has format_version {v}; this build reads version {FORMAT_VERSION}"
+            ),
+            WeightsError::HashMismatch { expected, actual } => write!(
+                f,
+                "weights file does not match its manifest (sha256 {actual}, expected {expected}): corrupted, truncated or from another model"
+            ),
+            WeightsError::Config(m) => write!(f, "invalid network config in manifest: {m}"),
+            WeightsError::Corrupt(m) => write!(f, "weights file is truncated or corrupted: {m}"),
+            WeightsError::Mismatch(m) => write!(f, "weights do not fit the manifest's network config: {m}"),
+            WeightsError::Io { path, error } => write!(f, "{}: {error}", path.display()),
+        }
+    }
+}
+
+impl std::error::Error for WeightsError {}
+
+/// Lower-case hex SHA-256 of `bytes`.
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    Sha256::digest(bytes).iter().map(|b| format!("{b:02x}")).collect()
+}
+
+impl Manifest {
+    /// A manifest for a freshly made U-Net model; `file` and `sha256` are filled in when saved.
+    pub fn new(kind: ModelKind, network: &UNetConfig, sigma: SigmaConfig) -> Self {
+        Self {
+            format_version: FORMAT_VERSION,
+            file: String::new(),
+            sha256: String::new(),
+            kind,
+            network: serde_json::to_value(network).expect("UNetConfig serialises"),
+            sigma,
+            recommended_levels: BTreeMap::new(),
+            training: TrainingInfo::default(),
+            metrics: serde_json::Value::Null,
+        }
+    }
+
+    /// Parses and checks the version.
+    pub fn from_json(text: &str) -> Result<Self, WeightsError> {
+        // Read the version first so a future format with other fields gets the right error.
+        let raw: serde_json::Value =
+            serde_json::from_str(text).map_err(|e| WeightsError::Manifest(e.to_string()))?;
+        match raw.get("format_version").and_then(|v| v.as_u64()) {
+            None => return Err(WeightsError::Manifest("missing integer field `format_version`".into())),
+            Some(v) if v != u64::from(FORMAT_VERSION) => {
+                return Err(WeightsError::UnsupportedVersion(v.min(u64::from(u32::MAX)) as u32));
+            }
+            Some(_) => {}
+        }
+        let manifest: Manifest =
+            serde_json::from_value(raw).map_err(|e| WeightsError::Manifest(e.to_string()))?;
+        manifest.sigma.validate().map_err(WeightsError::Config)?;
+        Ok(manifest)
+    }
+
+    pub fn to_json(&self) -> String {
+        serde_json::to_string_pretty(self).expect("manifest serialises")
+    }
+
+    /// The U-Net config, validated.
+    pub fn unet_config(&self) -> Result<UNetConfig, WeightsError> {
+        let config: UNetConfig = serde_json::from_value(self.network.clone())
+            .map_err(|e| WeightsError::Config(e.to_string()))?;
+        config.validate().map_err(WeightsError::Config)?;
+        Ok(config)
+    }
+
+    /// Checks `bytes` against `sha256`.
+    pub fn verify(&self, bytes: &[u8]) -> Result<(), WeightsError> {
+        let actual = sha256_hex(bytes);
+        if actual != self.sha256.to_ascii_lowercase() {
+            return Err(WeightsError::HashMismatch { expected: self.sha256.clone(), actual });
+        }
+        Ok(())
+    }
+
+    /// Intermediate levels for a consistency model at `steps` steps: the recommended ones when
+    /// the manifest has them, else evenly spaced points of the Karras curve.
+    pub fn intermediate_levels(&self, steps: usize) -> Vec<f64> {
+        if let Some(levels) = self.recommended_levels.get(&steps.to_string()) {
+            return levels.clone();
+        }
+        default_intermediate_levels(&self.sigma, steps)
+    }
+}
+
+/// `steps - 1` levels between `sigma_max` and `sigma_min`, at positions `(steps - i) / (steps + 1)`
+/// of the Karras curve (`i = 1 .. steps-1`): decreasing, none at either end.
+pub fn default_intermediate_levels(sigma: &SigmaConfig, steps: usize) -> Vec<f64> {
+    (1..steps.max(1))
+        .map(|i| sigma.karras_level_at((steps - i) as f64 / (steps + 1) as f64))
+        .collect()
+}
+
+/// Parses burnpack bytes and loads them into `net`, turning every failure into an error.
+pub fn load_into<M: Module>(net: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
+    let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
+        .map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+    net.try_load_record(record).map_err(|e| match e {
+        burn::store::RecordError::Io(m) => WeightsError::Corrupt(m),
+        burn::store::RecordError::Validation(m) => WeightsError::Mismatch(m),
+    })
+}
+
+/// The burnpack bytes of a module's parameters.
+pub fn module_bytes<M: Module>(net: M) -> Vec<u8> {
+    net.into_record()
+        .into_bytes()
+        .expect("serialising parameters to memory cannot fail")
+        .to_vec()
+}
+
+/// A loaded U-Net model (teacher, CD or CT) with its manifest.
+#[derive(Debug)]
+pub struct Model {
+    pub manifest: Manifest,
+    pub net: UNet,
+}
+
+impl Model {
+    /// Builds a model from the manifest's text and the weights' bytes, checking the hash first.
+    pub fn from_bytes(manifest_json: &str, weights: Vec<u8>, device: &Device) -> Result<Self, WeightsError> {
+        let manifest = Manifest::from_json(manifest_json)?;
+        if manifest.kind == ModelKind::Classifier {
+            return Err(WeightsError::Config("this manifest is a classifier, not a U-Net model".into()));
+        }
+        manifest.verify(&weights)?;
+        let config = manifest.unet_config()?;
+        let net = load_into(config.init(device), weights)?;
+        Ok(Self { manifest, net })
+    }
+
+    /// Reads `<path>` (a manifest) and the weights file it names, next to it.
+    pub fn load(manifest_path: &Path, device: &Device) -> Result<Self, WeightsError> {
+        let text = read_text(manifest_path)?;
+        let manifest = Manifest::from_json(&text)?;
+        let weights_path = manifest_path.with_file_name(&manifest.file);
+        let weights = std::fs::read(&weights_path).map_err(|error| WeightsError::Io { path: weights_path, error })?;
+        Self::from_bytes(&text, weights, device)
+    }
+
+    /// Writes `<dir>/<name>.bpk` and `<dir>/<name>.json` (each via a temporary file and a rename),
+    /// filling in the manifest's `file` and `sha256`. Returns the manifest's path.
+    pub fn save(&mut self, dir: &Path, name: &str) -> Result<PathBuf, WeightsError> {
+        let bytes = module_bytes(self.net.clone());
+        self.manifest.file = format!("{name}.bpk");
+        self.manifest.sha256 = sha256_hex(&bytes);
+        write_atomic(&dir.join(&self.manifest.file), &bytes)?;
+        let manifest_path = dir.join(format!("{name}.json"));
+        write_atomic(&manifest_path, self.manifest.to_json().as_bytes())?;
+        Ok(manifest_path)
+    }
+
+    /// The model as the function its sampler calls: `D` for a teacher, `f` for CD and CT.
+    pub fn denoiser(&self) -> Box<dyn Denoise + '_> {
+        let sigma = self.manifest.sigma;
+        match self.manifest.kind {
+            ModelKind::Teacher => Box::new(Denoiser { net: &self.net, sigma }),
+            _ => Box::new(ConsistencyFunction { net: &self.net, sigma }),
+        }
+    }
+
+    /// The sampler this model is meant for.
+    pub fn method(&self) -> Method {
+        self.manifest.kind.method()
+    }
+
+    /// Levels for `steps` steps of this model's sampler: consistency levels starting at
+    /// `sigma_max` (recommended ones from the manifest), or the Karras grid for a teacher.
+    pub fn levels_for_steps(&self, steps: usize) -> Vec<f64> {
+        match self.method() {
+            Method::Consistency => consistency_levels(&self.manifest.sigma, &self.manifest.intermediate_levels(steps)),
+            Method::Heun | Method::Euler => edm_levels(&self.manifest.sigma, steps),
+        }
+    }
+}
+
+fn read_text(path: &Path) -> Result<String, WeightsError> {
+    std::fs::read_to_string(path).map_err(|error| WeightsError::Io { path: path.to_path_buf(), error })
+}
+
+/// Writes `bytes` to `path` through `path.tmp` and a rename, so a reader (or a crash) never sees
+/// a half-written file.
+pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
+    let io = |error| WeightsError::Io { path: path.to_path_buf(), error };
+    if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
+        std::fs::create_dir_all(parent).map_err(io)?;
+    }
+    let mut tmp = path.as_os_str().to_owned();
+    tmp.push(".tmp");
+    let tmp = PathBuf::from(tmp);
+    {
+        use std::io::Write;
+        let mut file = std::fs::File::create(&tmp).map_err(io)?;
+        file.write_all(bytes).map_err(io)?;
+        file.sync_all().map_err(io)?;
+    }
+    std::fs::rename(&tmp, path).map_err(io)
+}

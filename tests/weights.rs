@@ -1,0 +1,137 @@
+//! The weights format: round trip, and a clear error (never a panic) for every bad input.
+mod common;
+
+use common::*;
+use consistency_models::sampling::{Method, SampleRequest, Sampler, sample};
+use consistency_models::weights::{FORMAT_VERSION, Manifest, Model, ModelKind, WeightsError, module_bytes, sha256_hex};
+use consistency_models::UNCONDITIONAL;
+
+fn model(kind: ModelKind, seed: u64) -> Model {
+    Model { manifest: Manifest::new(kind, &tiny_config(), sigma()), net: tiny_net(seed) }
+}
+
+fn generate(model: &Model, steps: usize) -> Vec<f32> {
+    let denoiser = model.denoiser();
+    let sampler = Sampler::new(
+        denoiser.as_ref(),
+        model.method(),
+        SampleRequest::new(12, 2, UNCONDITIONAL),
+        model.levels_for_steps(steps),
+        &device(),
+    )
+    .unwrap();
+    values(sample(sampler, &mut |_| {}))
+}
+
+/// Manifest text and weights bytes of a saved model.
+fn saved(kind: ModelKind, seed: u64) -> (String, Vec<u8>) {
+    let mut m = model(kind, seed);
+    let bytes = module_bytes(m.net.clone());
+    m.manifest.file = "m.bpk".into();
+    m.manifest.sha256 = sha256_hex(&bytes);
+    (m.manifest.to_json(), bytes)
+}
+
+#[test]
+fn save_then_load_gives_the_same_outputs() {
+    let dir = std::env::temp_dir().join(format!("cm-weights-{}", std::process::id()));
+    for kind in [ModelKind::Cd, ModelKind::Teacher] {
+        let mut original = model(kind, 21);
+        original.manifest.recommended_levels.insert("2".into(), vec![0.8]);
+        original.manifest.training.command = "cm test".into();
+        let path = original.save(&dir, "roundtrip").unwrap();
+        let loaded = Model::load(&path, &device()).unwrap();
+        assert_eq!(loaded.manifest, original.manifest);
+        assert_eq!(loaded.method(), if kind == ModelKind::Teacher { Method::Heun } else { Method::Consistency });
+        for steps in [1, 2] {
+            assert_eq!(generate(&loaded, steps), generate(&original, steps));
+        }
+        // From bytes, as the browser does.
+        let text = std::fs::read_to_string(&path).unwrap();
+        let bytes = std::fs::read(dir.join("roundtrip.bpk")).unwrap();
+        let from_bytes = Model::from_bytes(&text, bytes, &device()).unwrap();
+        assert_eq!(generate(&from_bytes, 1), generate(&original, 1));
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn recommended_levels_win_over_the_default_curve() {
+    let mut m = model(ModelKind::Cd, 2);
+    let default = m.levels_for_steps(3);
+    assert_eq!(default.len(), 3);
+    assert_eq!(default[0], 80.0);
+    assert!(default.windows(2).all(|w| w[1] < w[0]) && default[2] > 0.002);
+    m.manifest.recommended_levels.insert("3".into(), vec![2.0, 0.5]);
+    assert_eq!(m.levels_for_steps(3), vec![80.0, 2.0, 0.5]);
+    let teacher = model(ModelKind::Teacher, 2);
+    assert_eq!(teacher.levels_for_steps(18).len(), 18);
+}
+
+#[test]
+fn a_hash_mismatch_is_reported() {
+    let (text, mut bytes) = saved(ModelKind::Cd, 3);
+    let last = bytes.len() - 1;
+    bytes[last] ^= 0x55;
+    assert!(matches!(Model::from_bytes(&text, bytes, &device()), Err(WeightsError::HashMismatch { .. })));
+}
+
+#[test]
+fn truncated_or_corrupted_files_are_reported_even_with_a_matching_hash() {
+    let (text, bytes) = saved(ModelKind::Cd, 4);
+    let mut manifest = Manifest::from_json(&text).unwrap();
+    let mut check = |broken: Vec<u8>| {
+        manifest.sha256 = sha256_hex(&broken);
+        let err = Model::from_bytes(&manifest.to_json(), broken, &device()).unwrap_err();
+        assert!(matches!(err, WeightsError::Corrupt(_) | WeightsError::Mismatch(_)), "{err}");
+    };
+    for len in [0, 5, 64, bytes.len() / 2, bytes.len() - 1] {
+        check(bytes[..len].to_vec());
+    }
+    let mut garbage = bytes.clone();
+    for b in garbage.iter_mut().take(200) {
+        *b = 0xFF;
+    }
+    check(garbage);
+    check(b"not a burnpack file at all".to_vec());
+    // The file missing on disk is an I/O error naming the path.
+    let dir = std::env::temp_dir().join(format!("cm-missing-{}", std::process::id()));
+    std::fs::create_dir_all(&dir).unwrap();
+    std::fs::write(dir.join("m.json"), &text).unwrap();
+    let err = Model::load(&dir.join("m.json"), &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Io { .. }) && err.to_string().contains("m.bpk"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_config_that_does_not_match_the_tensors_is_reported() {
+    let (text, bytes) = saved(ModelKind::Cd, 5);
+    let mut manifest = Manifest::from_json(&text).unwrap();
+    manifest.network = serde_json::to_value(tiny_config().with_base_channels(16).with_norm_groups(4)).unwrap();
+    let err = Model::from_bytes(&manifest.to_json(), bytes.clone(), &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
+    manifest.network = serde_json::to_value(tiny_config().with_attention(false)).unwrap();
+    let err = Model::from_bytes(&manifest.to_json(), bytes.clone(), &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
+    manifest.network = serde_json::to_value(tiny_config().with_norm_groups(3)).unwrap();
+    let err = Model::from_bytes(&manifest.to_json(), bytes, &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Config(_)), "{err}");
+}
+
+#[test]
+fn bad_manifests_are_reported() {
+    let (text, bytes) = saved(ModelKind::Cd, 6);
+    let load = |t: &str| Model::from_bytes(t, bytes.clone(), &device()).unwrap_err();
+    assert!(matches!(load("{ not json"), WeightsError::Manifest(_)));
+    assert!(matches!(load("{}"), WeightsError::Manifest(_)));
+    let future = text.replace(&format!("\"format_version\": {FORMAT_VERSION}"), "\"format_version\": 99");
+    let err = load(&future);
+    assert!(matches!(err, WeightsError::UnsupportedVersion(99)), "{err}");
+    assert!(err.to_string().contains("99"));
+    let no_sigma = text.replace("\"sigma_max\": 80.0", "\"sigma_max\": -1.0");
+    assert!(matches!(load(&no_sigma), WeightsError::Config(_)));
+    let classifier = text.replace("\"kind\": \"cd\"", "\"kind\": \"classifier\"");
+    assert!(matches!(load(&classifier), WeightsError::Config(_)));
+    let wrong_kind = text.replace("\"kind\": \"cd\"", "\"kind\": \"gan\"");
+    assert!(matches!(load(&wrong_kind), WeightsError::Manifest(_)));
+}
