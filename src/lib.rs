@@ -34,3 +34,6 @@ pub use weights::{Manifest, Model, ModelKind, WeightsError};
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;
+
+#[cfg(feature = "train")]
+pub mod train;

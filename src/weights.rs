@@ -293,6 +293,35 @@ impl Model {
     }
 }
 
+/// One model of `weights/index.json`, the list the page reads to find what is shipped.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct IndexEntry {
+    pub name: String,
+    pub kind: ModelKind,
+    pub manifest: String,
+    pub file: String,
+}
+
+/// The contents of `weights/index.json`.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct Index {
+    pub models: Vec<IndexEntry>,
+}
+
+/// Adds (or replaces) `name` in `<dir>/index.json`.
+pub fn update_index(dir: &Path, name: &str, kind: ModelKind) -> Result<(), WeightsError> {
+    let path = dir.join("index.json");
+    let mut index: Index = match std::fs::read_to_string(&path) {
+        Ok(text) => serde_json::from_str(&text).map_err(|e| WeightsError::Manifest(format!("{}: {e}", path.display())))?,
+        Err(_) => Index::default(),
+    };
+    index.models.retain(|m| m.name != name);
+    index.models.push(IndexEntry { name: name.into(), kind, manifest: format!("{name}.json"), file: format!("{name}.bpk") });
+    index.models.sort_by(|a, b| a.name.cmp(&b.name));
+    let text = serde_json::to_string_pretty(&index).expect("index serialises");
+    write_atomic(&path, text.as_bytes())
+}
+
 fn read_text(path: &Path) -> Result<String, WeightsError> {
     std::fs::read_to_string(path).map_err(|error| WeightsError::Io { path: path.to_path_buf(), error })
 }

@@ -24,18 +24,24 @@ function setStatus(text, isError = false) {
   $('status').classList.toggle('error', isError);
 }
 
+/** Fetches a file of the weights folder, as text or bytes; rejects with the URL on HTTP errors. */
+async function fetchWeights(name, as) {
+  const response = await fetch(`../weights/${name}`);
+  if (!response.ok) throw new Error(`weights/${name}: HTTP ${response.status}`);
+  return as === 'bytes' ? new Uint8Array(await response.arrayBuffer()) : response.text();
+}
+
+/** The consistency model named in weights/index.json, or random weights when there is none yet. */
 async function loadGenerator() {
-  try {
-    const [manifest, weights] = await Promise.all([
-      fetch('../weights/cd.json').then((r) => (r.ok ? r.text() : Promise.reject(new Error(`weights/cd.json: HTTP ${r.status}`)))),
-      fetch('../weights/cd.bpk').then((r) => (r.ok ? r.arrayBuffer() : Promise.reject(new Error(`weights/cd.bpk: HTTP ${r.status}`)))),
-    ]);
-    $('model-note').textContent = 'Model: consistency distillation (weights/cd.bpk).';
-    return Generator.load(manifest, new Uint8Array(weights));
-  } catch (e) {
-    $('model-note').textContent = `No trained weights found (${e.message}): showing a randomly initialised network, so expect noise, not digits.`;
+  const index = JSON.parse(await fetchWeights('index.json'));
+  const entry = index.models.find((m) => m.kind === 'cd') ?? index.models.find((m) => m.kind === 'ct');
+  if (!entry) {
+    $('model-note').textContent = 'No trained weights yet: showing a randomly initialised network, so expect noise, not digits.';
     return Generator.random(0, undefined);
   }
+  const [manifest, weights] = await Promise.all([fetchWeights(entry.manifest), fetchWeights(entry.file, 'bytes')]);
+  $('model-note').textContent = `Model: ${entry.name} (${entry.kind}).`;
+  return Generator.load(manifest, weights);
 }
 
 async function main() {

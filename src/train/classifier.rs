@@ -1,0 +1,140 @@
+//! A small digit classifier whose hidden features the evaluation compares (the role Inception
+//! plays in FID), plus its confidence and predicted class for every sample.
+//!
+//! `[B, 1, 28, 28] -> conv 32 -> pool -> conv 64 -> pool -> [B, 64*7*7] -> 128 (features) -> 10`
+
+use burn::config::Config;
+use burn::module::Module;
+use burn::nn::conv::{Conv2d, Conv2dConfig};
+use burn::nn::pool::{MaxPool2d, MaxPool2dConfig};
+use burn::nn::{Linear, LinearConfig, PaddingConfig2d};
+use burn::optim::{AdamConfig, GradientsParams};
+use burn::tensor::activation::{log_softmax, relu, softmax};
+use burn::tensor::{Device, Int, Tensor, TensorData};
+
+use crate::sampling::PIXELS;
+use crate::seeded_noise::{SeededNoise, Stream};
+use crate::train::data::Dataset;
+use crate::unet::IMAGE_SIZE;
+
+#[derive(Config, Debug, PartialEq)]
+pub struct ClassifierConfig {
+    #[config(default = 32)]
+    pub channels: usize,
+    #[config(default = 128)]
+    pub features: usize,
+}
+
+#[derive(Module, Debug)]
+pub struct Classifier {
+    conv1: Conv2d,
+    conv2: Conv2d,
+    pool: MaxPool2d,
+    hidden: Linear,
+    head: Linear,
+}
+
+impl ClassifierConfig {
+    pub fn init(&self, device: &Device) -> Classifier {
+        let conv = |i, o| Conv2dConfig::new([i, o], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
+        Classifier {
+            conv1: conv(1, self.channels),
+            conv2: conv(self.channels, 2 * self.channels),
+            pool: MaxPool2dConfig::new([2, 2]).with_strides([2, 2]).init(),
+            hidden: LinearConfig::new(2 * self.channels * 7 * 7, self.features).init(device),
+            head: LinearConfig::new(self.features, 10).init(device),
+        }
+    }
+}
+
+impl Classifier {
+    /// `[B, 1, 28, 28] -> ([B, features], [B, 10] logits)`.
+    pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let h = self.pool.forward(relu(self.conv1.forward(x))); // [B, C, 14, 14]
+        let h = self.pool.forward(relu(self.conv2.forward(h))); // [B, 2C, 7, 7]
+        let [b, c, hh, ww] = h.dims();
+        let features = relu(self.hidden.forward(h.reshape([b, c * hh * ww])));
+        let logits = self.head.forward(features.clone());
+        (features, logits)
+    }
+}
+
+/// Features, confidence (max softmax probability) and predicted class of `n` images (`n * 784` values).
+pub struct Analysis {
+    pub features: Vec<Vec<f64>>,
+    pub confidence: Vec<f64>,
+    pub predicted: Vec<usize>,
+}
+
+pub fn analyse(classifier: &Classifier, images: &[f32], device: &Device) -> Analysis {
+    let mut out = Analysis { features: Vec::new(), confidence: Vec::new(), predicted: Vec::new() };
+    for chunk in images.chunks(256 * PIXELS) {
+        let n = chunk.len() / PIXELS;
+        let x = Tensor::from_data(TensorData::new(chunk.to_vec(), [n, 1, IMAGE_SIZE, IMAGE_SIZE]), device);
+        let (features, logits) = classifier.forward(x);
+        let dim = features.dims()[1];
+        let f = features.into_data().try_to_vec::<f32>().expect("f32");
+        let p = softmax(logits, 1).into_data().try_to_vec::<f32>().expect("f32");
+        for i in 0..n {
+            out.features.push(f[i * dim..(i + 1) * dim].iter().map(|&v| f64::from(v)).collect());
+            let probs = &p[i * 10..(i + 1) * 10];
+            let (class, conf) = probs.iter().enumerate().fold((0, 0.0f32), |best, (c, &v)| if v > best.1 { (c, v) } else { best });
+            out.predicted.push(class);
+            out.confidence.push(f64::from(conf));
+        }
+    }
+    out
+}
+
+/// Trains the classifier with Adam and cross-entropy; small shifts of the digits (up to 2 pixels)
+/// as augmentation. Returns the model (plain device) and the accuracy on `test`.
+pub fn train_classifier(
+    config: &ClassifierConfig,
+    train: &Dataset,
+    test: &Dataset,
+    steps: u64,
+    batch: usize,
+    seed: u64,
+    progress: &indicatif::ProgressBar,
+) -> (Classifier, f64) {
+    let ad = Device::flex().autodiff();
+    ad.seed(seed);
+    let mut model = config.init(&ad);
+    let mut optim = AdamConfig::new().init();
+    let rng = SeededNoise::new(seed, Stream::Training);
+    for k in 0..steps {
+        let picks = rng.uniforms(k as u32, 0, 3 * batch);
+        let mut images = Vec::with_capacity(batch * PIXELS);
+        let mut labels = Vec::with_capacity(batch);
+        for i in 0..batch {
+            let idx = ((picks[3 * i] * train.len() as f64) as usize).min(train.len() - 1);
+            let (dx, dy) = ((picks[3 * i + 1] * 5.0) as i64 - 2, (picks[3 * i + 2] * 5.0) as i64 - 2);
+            images.extend(shift(train.image(idx), dx, dy));
+            labels.push(train.labels[idx].min(9) as i64);
+        }
+        let x = Tensor::from_data(TensorData::new(images, [batch, 1, IMAGE_SIZE, IMAGE_SIZE]), &ad);
+        let y = Tensor::<1, Int>::from_data(TensorData::new(labels, [batch]), &ad);
+        let (_, logits) = model.forward(x);
+        let loss = -(log_softmax(logits, 1) * y.one_hot(10).float()).sum_dim(1).mean();
+        let value: f32 = loss.clone().into_scalar();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        model = optim.step(1e-3, model, grads);
+        progress.set_position(k + 1);
+        progress.set_message(format!("loss {value:.4}"));
+    }
+    let model = model.valid();
+    let analysis = analyse(&model, &test.images, &Device::flex());
+    let correct = analysis.predicted.iter().zip(&test.labels).filter(|(p, l)| p == l).count();
+    (model, correct as f64 / test.len() as f64)
+}
+
+/// The image moved by (dx, dy) pixels, background filled in.
+fn shift(image: &[f32], dx: i64, dy: i64) -> Vec<f32> {
+    let s = IMAGE_SIZE as i64;
+    (0..s * s)
+        .map(|i| {
+            let (x, y) = (i % s - dx, i / s - dy);
+            if (0..s).contains(&x) && (0..s).contains(&y) { image[(y * s + x) as usize] } else { -1.0 }
+        })
+        .collect()
+}

@@ -1,0 +1,169 @@
+//! Evaluation: Fréchet distance on the classifier's features between generated and real digits,
+//! the classifier's confidence, the class balance, a copy check, and the wall time per sample.
+
+use std::path::Path;
+use std::time::Instant;
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, edm_levels, sample};
+use crate::train::classifier::{Analysis, Classifier, analyse};
+use crate::train::data::Dataset;
+use crate::train::frechet::{frechet_distance, moments};
+use crate::unet::UNCONDITIONAL;
+use crate::weights::Model;
+
+/// One line of the results table.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Row {
+    pub model: String,
+    pub sampler: String,
+    pub nfe: usize,
+    pub levels: Vec<f64>,
+    /// Fréchet distance to the real digits (lower is better).
+    pub fd: f64,
+    /// Mean of the classifier's top probability.
+    pub confidence: f64,
+    /// Share of each predicted class, 0-9.
+    pub class_share: Vec<f64>,
+    /// Share of samples closer to a training digit than 99% of held-out real digits are.
+    pub near_copies: f64,
+    /// Wall time per sample, at batch size `batch`.
+    pub ms_per_sample: f64,
+    pub samples: usize,
+    pub batch: usize,
+}
+
+/// The real digits' statistics, computed once.
+pub struct Reference {
+    pub mean: Vec<f64>,
+    pub cov: Vec<Vec<f64>>,
+    pub train: Dataset,
+    /// The 1st percentile of held-out digits' distance to their nearest training digit.
+    pub copy_threshold: f64,
+}
+
+impl Reference {
+    pub fn new(classifier: &Classifier, data: &Dataset, device: &Device) -> Self {
+        let analysis = analyse(classifier, &data.images, device);
+        let (mean, cov) = moments(&analysis.features);
+        let (train, held_out) = data.split_every(10);
+        let mut distances: Vec<f64> = nearest_distances(&held_out.images, &train);
+        distances.sort_by(f64::total_cmp);
+        let copy_threshold = distances[distances.len() / 100];
+        Self { mean, cov, train, copy_threshold }
+    }
+
+    /// FD of an analysed set against the real digits.
+    pub fn fd(&self, analysis: &Analysis) -> f64 {
+        let (m, c) = moments(&analysis.features);
+        frechet_distance(&m, &c, &self.mean, &self.cov)
+    }
+}
+
+/// Root-mean-square pixel distance of each image to its nearest image in `set`.
+pub fn nearest_distances(images: &[f32], set: &Dataset) -> Vec<f64> {
+    images
+        .chunks(PIXELS)
+        .map(|img| {
+            let best = (0..set.len())
+                .map(|j| set.image(j).iter().zip(img).map(|(a, b)| (a - b) * (a - b)).sum::<f32>())
+                .fold(f32::INFINITY, f32::min);
+            (f64::from(best) / PIXELS as f64).sqrt()
+        })
+        .collect()
+}
+
+/// Generates `n` unconditional samples with `method` over `levels`, in batches; returns the pixels
+/// and the wall time per sample.
+pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: usize, seed: u64, device: &Device) -> (Vec<f32>, f64) {
+    let denoiser = model.denoiser();
+    let mut pixels = Vec::with_capacity(n * PIXELS);
+    let start = Instant::now();
+    for first in (0..n).step_by(batch) {
+        let count = batch.min(n - first);
+        let request = SampleRequest { seed, first_image: first as u64, labels: vec![UNCONDITIONAL; count] };
+        let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.to_vec(), device).expect("valid levels");
+        let out = sample(sampler, &mut |_| {});
+        pixels.extend(out.into_data().try_to_vec::<f32>().expect("f32"));
+    }
+    let ms = start.elapsed().as_secs_f64() * 1000.0 / n as f64;
+    (pixels, ms)
+}
+
+/// Evaluates one (model, sampler, levels) setting.
+#[allow(clippy::too_many_arguments)]
+pub fn evaluate(
+    name: &str,
+    model: &Model,
+    method: Method,
+    levels: &[f64],
+    classifier: &Classifier,
+    reference: &Reference,
+    n: usize,
+    batch: usize,
+    seed: u64,
+    device: &Device,
+) -> Row {
+    let (pixels, ms) = generate(model, method, levels, n, batch, seed, device);
+    let analysis = analyse(classifier, &pixels, device);
+    let mut share = vec![0.0; 10];
+    for &c in &analysis.predicted {
+        share[c] += 1.0 / n as f64;
+    }
+    let near = nearest_distances(&pixels, &reference.train);
+    let nfe = match method {
+        Method::Heun => 2 * levels.len() - 1,
+        _ => levels.len(),
+    };
+    Row {
+        model: name.into(),
+        sampler: format!("{method:?}").to_lowercase(),
+        nfe,
+        levels: levels.to_vec(),
+        fd: reference.fd(&analysis),
+        confidence: analysis.confidence.iter().sum::<f64>() / n as f64,
+        class_share: share,
+        near_copies: near.iter().filter(|&&d| d < reference.copy_threshold).count() as f64 / n as f64,
+        ms_per_sample: ms,
+        samples: n,
+        batch,
+    }
+}
+
+/// The teacher's settings of the table: Heun at 35 NFE, Euler at 1, 2, 4, 8 and Heun at 1, 3, 5, 9 NFE.
+pub fn teacher_settings(model: &Model) -> Vec<(Method, Vec<f64>)> {
+    let s = &model.manifest.sigma;
+    let mut out = vec![(Method::Heun, edm_levels(s, 18))];
+    out.extend([1, 2, 4, 8].map(|n| (Method::Euler, edm_levels(s, n))));
+    out.extend([2, 3, 5].map(|n| (Method::Heun, edm_levels(s, n))));
+    out
+}
+
+/// The results table in Markdown.
+pub fn markdown_table(rows: &[Row]) -> String {
+    let mut s = String::from(
+        "| model | sampler | NFE | FD (lower is better) | confidence | rarest class | near-copies | ms / sample |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+    );
+    for r in rows {
+        let rarest = r.class_share.iter().copied().fold(f64::INFINITY, f64::min);
+        s.push_str(&format!(
+            "| {} | {} | {} | {:.2} | {:.3} | {:.1}% | {:.1}% | {:.1} |\n",
+            r.model, r.sampler, r.nfe, r.fd, r.confidence, 100.0 * rarest, 100.0 * r.near_copies, r.ms_per_sample
+        ));
+    }
+    s
+}
+
+/// Replaces the text between `<!-- results:start -->` and `<!-- results:end -->` in `readme`.
+pub fn update_readme(readme: &Path, table: &str) -> std::io::Result<bool> {
+    let text = std::fs::read_to_string(readme)?;
+    let (start, end) = ("<!-- results:start -->", "<!-- results:end -->");
+    let (Some(i), Some(j)) = (text.find(start), text.find(end)) else {
+        return Ok(false);
+    };
+    let updated = format!("{}{start}\n{table}{}", &text[..i], &text[j..]);
+    std::fs::write(readme, updated)?;
+    Ok(true)
+}

