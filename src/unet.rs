@@ -360,10 +360,11 @@ impl ResBlock {
         let dims = h.dims();
         let keep = 1.0 - self.dropout;
         let noise = SeededNoise::new(seed, Stream::Dropout);
+        let scale = (1.0 / keep) as f32;
         let mask: Vec<f32> = noise
-            .uniforms(self.index as u32, 0, dims.iter().product())
+            .bernoulli(self.index as u32, dims.iter().product(), keep)
             .into_iter()
-            .map(|u| if u < keep { (1.0 / keep) as f32 } else { 0.0 })
+            .map(|kept| if kept { scale } else { 0.0 })
             .collect();
         let mask = Tensor::<4>::from_data(TensorData::new(mask, dims), &h.device());
         h * mask
