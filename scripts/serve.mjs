@@ -7,7 +7,7 @@ import { extname, join, normalize, resolve, sep } from 'node:path';
 import { fileURLToPath } from 'node:url';
 
 const ROOT = resolve(fileURLToPath(new URL('..', import.meta.url)));
-const MOUNTS = { '/pkg/': join(ROOT, 'pkg'), '/weights/': join(ROOT, 'weights') };
+const DEFAULT_MOUNTS = { '/pkg/': join(ROOT, 'pkg'), '/weights/': join(ROOT, 'weights') };
 const TYPES = {
   '.html': 'text/html; charset=utf-8',
   '.js': 'text/javascript; charset=utf-8',
@@ -21,10 +21,10 @@ const TYPES = {
 };
 
 /** Maps a URL path to a file under ROOT, or null when it would leave its folder. */
-function fileFor(urlPath, wwwDir) {
+function fileFor(urlPath, wwwDir, mounts) {
   let base = wwwDir;
   let rest = urlPath;
-  for (const [prefix, dir] of Object.entries(MOUNTS)) {
+  for (const [prefix, dir] of Object.entries(mounts)) {
     if (urlPath.startsWith(prefix)) {
       base = dir;
       rest = urlPath.slice(prefix.length);
@@ -35,10 +35,14 @@ function fileFor(urlPath, wwwDir) {
   return file.startsWith(base + sep) || file === base ? file : null;
 }
 
-export function startServer({ port = 8080, host = '127.0.0.1', wwwDir = join(ROOT, 'www') } = {}) {
+/**
+ * Serves the page. `weightsDir` replaces weights/ (the tests serve fixtures and broken files).
+ */
+export function startServer({ port = 8080, host = '127.0.0.1', wwwDir = join(ROOT, 'www'), weightsDir } = {}) {
+  const mounts = { ...DEFAULT_MOUNTS, ...(weightsDir ? { '/weights/': resolve(weightsDir) } : {}) };
   const server = createServer(async (req, res) => {
     const path = new URL(req.url, 'http://localhost').pathname;
-    const file = fileFor(path, wwwDir);
+    const file = fileFor(path, wwwDir, mounts);
     try {
       if (!file || !(await stat(file)).isFile()) throw new Error('not a file');
       const body = await readFile(file);

@@ -75,8 +75,8 @@ impl UNetConfig {
         if self.base_channels == 0 || self.channel_mult.contains(&0) || self.res_blocks == 0 {
             return Err("base_channels, res_blocks and every channel_mult must be positive".into());
         }
-        if self.base_channels > 1024 || self.channel_mult.iter().any(|&m| m > 16) || self.res_blocks > 8 {
-            return Err("network too large for this crate (base_channels <= 1024, mult <= 16, res_blocks <= 8)".into());
+        if self.base_channels > 256 || self.channel_mult.iter().any(|&m| m > 8) || self.res_blocks > 4 {
+            return Err("network too large for this crate (base_channels <= 256, mult <= 8, res_blocks <= 4)".into());
         }
         for m in &self.channel_mult {
             if self.norm_groups == 0 || (self.base_channels * m) % self.norm_groups != 0 {

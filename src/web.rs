@@ -84,44 +84,98 @@ async fn pixels(t: Tensor<4>) -> Result<Float32Array, JsValue> {
     Ok(Float32Array::from(values.as_slice()))
 }
 
+thread_local! {
+    /// The WebGPU device, acquired once per page (burn's wgpu runtime initialises only once) and
+    /// shared by every model, with its adapter's name.
+    static WEBGPU: std::cell::RefCell<Option<(Device, String)>> = const { std::cell::RefCell::new(None) };
+}
+
+/// The WebGPU device (acquired on first use) and its adapter's description.
+async fn webgpu_device() -> Result<(Device, String), JsValue> {
+    if let Some(found) = WEBGPU.with(|w| w.borrow().clone()) {
+        return Ok(found);
+    }
+    let (device, setup) = Device::wgpu_options()
+        .init_with_setup_async()
+        .await
+        .map_err(|e| js_err(format!("WebGPU initialisation failed: {e}")))?;
+    let info = setup.adapter.get_info();
+    let name = [info.name.as_str(), info.driver.as_str(), info.driver_info.as_str()]
+        .iter()
+        .filter(|s| !s.is_empty())
+        .copied()
+        .collect::<Vec<_>>()
+        .join(" ");
+    let name = if name.is_empty() { format!("{:?}", info.device_type) } else { name };
+    WEBGPU.with(|w| *w.borrow_mut() = Some((device.clone(), name.clone())));
+    Ok((device, name))
+}
+
+/// The device for `backend` ("webgpu" or "cpu") and a description of it.
+async fn device_for(backend: Option<String>) -> Result<(Device, String, String), JsValue> {
+    match backend.as_deref().unwrap_or("cpu") {
+        "cpu" => Ok((Device::flex(), "cpu".into(), "CPU (flex backend, WebAssembly)".into())),
+        "webgpu" => {
+            let (device, adapter) = webgpu_device().await?;
+            Ok((device, "webgpu".into(), adapter))
+        }
+        other => Err(js_err(format!("unknown backend {other:?}: use \"webgpu\" or \"cpu\""))),
+    }
+}
+
 /// A loaded model and the device it runs on.
 #[wasm_bindgen]
 pub struct Generator {
     inner: Rc<Model>,
     device: Device,
     backend: String,
+    adapter: String,
 }
 
 #[wasm_bindgen]
 impl Generator {
-    /// Loads a model from its manifest text and weights bytes, checking the manifest's hash.
-    /// Runs on the CPU backend.
-    pub fn load(manifest: &str, weights: Vec<u8>) -> Result<Generator, JsValue> {
-        let device = Device::flex();
-        let model = Model::from_bytes(manifest, weights, &device).map_err(js_err)?;
-        Ok(Self { inner: Rc::new(model), device, backend: "cpu".into() })
+    /// Loads a model from its manifest text and weights bytes, checking the manifest's hash,
+    /// onto `backend`: `"webgpu"` or `"cpu"` (the default).
+    pub async fn load(manifest: String, weights: Vec<u8>, backend: Option<String>) -> Result<Generator, JsValue> {
+        let (device, backend, adapter) = device_for(backend).await?;
+        let model = Model::from_bytes(&manifest, weights, &device).map_err(js_err)?;
+        Ok(Self { inner: Rc::new(model), device, backend, adapter })
     }
 
     /// A consistency model with random weights (no download needed): for tests and for trying
     /// the page before any weights exist. `config` is a U-Net config object or `undefined`.
-    pub fn random(seed: f64, config: JsValue) -> Result<Generator, JsValue> {
+    pub async fn random(seed: f64, config: JsValue, backend: Option<String>) -> Result<Generator, JsValue> {
         let config: UNetConfig = if config.is_undefined() || config.is_null() {
             UNetConfig::new().with_base_channels(16).with_channel_mult(vec![1, 2])
         } else {
             serde_wasm_bindgen::from_value(config).map_err(js_err)?
         };
         config.validate().map_err(js_err)?;
-        let device = Device::flex();
-        device.seed(integer(seed, "seed")?);
-        let net = config.init(&device);
+        // Initialise on the CPU with the seed, then move: the same seed gives the same weights
+        // on every backend.
+        let cpu = Device::flex();
+        cpu.seed(integer(seed, "seed")?);
+        let net = config.init(&cpu);
+        let (device, backend, adapter) = device_for(backend).await?;
+        let net = if backend == "cpu" {
+            net
+        } else {
+            crate::weights::load_into(config.init(&device), crate::weights::module_bytes(net)).map_err(js_err)?
+        };
         let manifest = Manifest::new(ModelKind::Cd, &config, SigmaConfig::default());
-        Ok(Self { inner: Rc::new(Model { manifest, net }), device, backend: "cpu".into() })
+        Ok(Self { inner: Rc::new(Model { manifest, net }), device, backend, adapter })
     }
 
     /// `"cpu"` or `"webgpu"`.
     #[wasm_bindgen(getter)]
     pub fn backend(&self) -> String {
         self.backend.clone()
+    }
+
+    /// The adapter (WebGPU) or a description of the CPU backend.
+    #[wasm_bindgen(getter)]
+    pub fn adapter(&self) -> String {
+        self.adapter.clone()
     }
 
     /// `"teacher"`, `"cd"` or `"ct"`.

@@ -2,19 +2,21 @@
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
 
-export const CHROMIUM_ARGS = [
-  '--headless=new', '--no-sandbox', '--enable-unsafe-webgpu', '--disable-background-networking',
-  '--disable-component-update', '--disable-sync', '--no-first-run', '--disable-quic',
-  '--disable-dev-shm-usage',
+const BASE_ARGS = [
+  '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',
+  '--disable-sync', '--no-first-run', '--disable-quic', '--disable-dev-shm-usage',
 ];
 
-/** Starts the static server on a free port and a headless Chromium; returns both and the base URL. */
-export async function launch() {
-  const server = await startServer({ port: 0 });
+/**
+ * Starts the static server (on a free port, `weightsDir` as weights/ if given) and a headless
+ * Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu, so the browser offers no adapter.
+ */
+export async function launch({ weightsDir, webgpu = true } = {}) {
+  const server = await startServer({ port: 0, weightsDir });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     ignoreDefaultArgs: ['--headless'],
-    args: CHROMIUM_ARGS,
+    args: webgpu ? [...BASE_ARGS, '--enable-unsafe-webgpu'] : BASE_ARGS,
   });
   const { port } = server.address();
   return {
@@ -27,7 +29,7 @@ export async function launch() {
   };
 }
 
-/** Opens `url` in a new page and collects console errors and uncaught exceptions. */
+/** Opens `url` in a new page, collecting console errors and uncaught exceptions. */
 export async function openPage(browser, url) {
   const page = await browser.newPage();
   const errors = [];
@@ -35,4 +37,15 @@ export async function openPage(browser, url) {
   page.on('pageerror', (err) => errors.push(String(err)));
   await page.goto(url);
   return { page, errors };
+}
+
+/** Waits until the page has finished `n` generations (successful or not); returns window.cm. */
+export async function generations(page, n = 1, timeout = 120_000) {
+  await page.waitForFunction((k) => window.cm && window.cm.done >= k, n, { timeout });
+  return page.evaluate(() => window.cm);
+}
+
+export function maxAbsDiff(a, b) {
+  if (a.length !== b.length) throw new Error(`lengths differ: ${a.length} vs ${b.length}`);
+  return a.reduce((m, v, i) => Math.max(m, Math.abs(v - b[i])), 0);
 }

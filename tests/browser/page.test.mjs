@@ -1,28 +1,109 @@
-// The demo page in real headless Chromium: it loads, generates, and shows every refinement step.
+// The demo page in real headless Chromium (Debian's), against a fixture model written by the
+// native tests (tests/browser_fixture.rs) together with the pixels the native build made from it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdir } from 'node:fs/promises';
-import { launch, openPage } from './chromium.mjs';
+import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
+import { generations, launch, maxAbsDiff, openPage } from './chromium.mjs';
+
+const FIXTURE = 'test-results/fixture';
+const golden = JSON.parse(await readFile(`${FIXTURE}/golden.json`, 'utf8'));
+const STATE = '?model=cd&seed=5&label=3&count=2';
 
 let env;
-before(async () => { env = await launch(); });
+before(async () => { env = await launch({ weightsDir: FIXTURE }); });
 after(async () => { await env?.close(); });
 
-test('the page loads without errors and draws one cell per refinement step', async () => {
-  const { page, errors } = await openPage(env.browser, env.url);
-  await page.waitForFunction(() => /^(done|error)/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
-  assert.match(await page.textContent('#status'), /^done \((cpu|webgpu)\)/);
-  assert.equal(await page.locator('#strip .step').count(), 2, 'default is 2 steps');
-
-  await page.fill('#seed', '7');
-  await page.locator('#steps').fill('4');
-  await page.click('#generate');
-  await page.waitForFunction(() => document.querySelectorAll('#strip .step').length === 4 && /^done/.test(document.getElementById('status').textContent), null, { timeout: 60_000 });
-  const captions = await page.locator('#strip .step span').allTextContents();
-  assert.equal(captions.length, 4);
-  assert.match(captions[0], /^step 1: σ=80\.0/);
-
+test('CPU: loads without errors, one strip cell per step, native pixels', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=3&backend=cpu`);
+  const cm = await generations(page);
+  assert.deepEqual(cm.errors, []);
+  assert.equal(cm.backend, 'cpu');
+  assert.equal(await page.getAttribute('#badge', 'data-backend'), 'cpu');
+  assert.equal(cm.steps.length, 3, 'the callback fires once per step');
+  assert.deepEqual(cm.steps.map((s) => s.index), [0, 1, 2]);
+  assert.equal(await page.locator('#strip .step').count(), 3);
+  assert.equal(await page.locator('#strip .step canvas').count(), 6, 'noisy and denoised image per step');
+  assert.ok(maxAbsDiff(cm.pixels, golden.steps3) < 1e-3, 'same pixels as the native build');
+  assert.match(await page.textContent('#levels'), /80\.0 → 5\.00 → 0\.500/);
   await mkdir('test-results', { recursive: true });
-  await page.screenshot({ path: 'test-results/page.png', fullPage: true });
+  await page.screenshot({ path: 'test-results/page-cpu.png', fullPage: true });
   assert.deepEqual(errors, []);
+});
+
+test('WebGPU (SwiftShader, forced): same pixels as the CPU and the native build', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=webgpu`);
+  const cm = await generations(page);
+  assert.deepEqual(cm.errors, []);
+  assert.equal(cm.backend, 'webgpu');
+  assert.match(await page.textContent('#badge'), /^WebGPU/);
+  assert.ok(maxAbsDiff(cm.pixels, golden.steps1) < 1e-3, `max diff ${maxAbsDiff(cm.pixels, golden.steps1)}`);
+  await page.screenshot({ path: 'test-results/page-webgpu.png', fullPage: true });
+  assert.deepEqual(errors, []);
+});
+
+test('auto picks the CPU over a software-fallback adapter, and says why', async () => {
+  const { page } = await openPage(env.browser, `${env.url}${STATE}&steps=1`);
+  await generations(page);
+  assert.equal(await page.getAttribute('#badge', 'data-backend'), 'cpu');
+  assert.match(await page.getAttribute('#badge', 'data-reason'), /fallback|no adapter/);
+});
+
+test('a share link reproduces exactly the same images', async () => {
+  const first = await openPage(env.browser, `${env.url}?model=cd&seed=77&steps=2&label=any&count=4&backend=cpu`);
+  const a = await generations(first.page);
+  const link = await first.page.getAttribute('#share', 'href');
+  assert.match(link, /seed=77/);
+  const second = await openPage(env.browser, link);
+  const b = await generations(second.page);
+  assert.equal(b.pixels.length, 4 * 784);
+  assert.deepEqual(b.pixels, a.pixels);
+});
+
+test('malformed link parameters are clamped and reported in the page', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?seed=abc&steps=99&label=x&count=500&backend=cpu`);
+  const cm = await generations(page);
+  const notices = await page.locator('#notices li').allTextContents();
+  assert.ok(notices.some((n) => /steps=99 is outside 1-8; using 8/.test(n)), notices.join('\n'));
+  assert.ok(notices.some((n) => /seed="abc" is not an integer/.test(n)));
+  assert.ok(notices.some((n) => /count=500 is outside 1-64; using 64/.test(n)));
+  assert.equal(await page.inputValue('#steps'), '8');
+  assert.equal(cm.steps.length, 8);
+  assert.match(await page.getAttribute('#share', 'href'), /steps=8/);
+  assert.deepEqual(errors, []);
+});
+
+test('a corrupted weights file shows an error in the page, not a blank page', async () => {
+  const broken = 'test-results/broken-weights';
+  await cp(FIXTURE, broken, { recursive: true });
+  const bytes = await readFile(`${broken}/cd.bpk`);
+  bytes[bytes.length - 10] ^= 0xff;
+  await writeFile(`${broken}/cd.bpk`, bytes);
+  const other = await launch({ weightsDir: broken });
+  try {
+    const { page } = await openPage(other.browser, `${other.url}?backend=cpu`);
+    const cm = await generations(page);
+    assert.ok(cm.errors.some((e) => /does not match its manifest/.test(e)), cm.errors.join('\n'));
+    assert.match(await page.textContent('#status'), /^error: .*sha256/);
+    assert.ok((await page.textContent('h1')).length > 0);
+  } finally {
+    await other.close();
+  }
+});
+
+test('without WebGPU the page falls back to the CPU, also when WebGPU was asked for', async () => {
+  const other = await launch({ weightsDir: FIXTURE, webgpu: false });
+  try {
+    const auto = await openPage(other.browser, `${other.url}${STATE}&steps=1`);
+    const a = await generations(auto.page);
+    assert.equal(a.backend, 'cpu');
+    assert.match(await auto.page.getAttribute('#badge', 'data-reason'), /no adapter|no WebGPU/);
+    const forced = await openPage(other.browser, `${other.url}${STATE}&steps=1&backend=webgpu`);
+    const f = await generations(forced.page);
+    assert.equal(f.backend, 'cpu');
+    assert.ok(maxAbsDiff(f.pixels, golden.steps1) < 1e-3);
+    const notices = await forced.page.locator('#notices li').allTextContents();
+    assert.ok(notices.some((n) => /WebGPU was asked for but is unavailable .*using the CPU/.test(n)), notices.join('\n'));
+  } finally {
+    await other.close();
+  }
 });

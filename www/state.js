@@ -1,0 +1,91 @@
+// The page's whole state, and its round trip through the URL (the share link).
+// Pure functions: tested in node (tests/browser/state.test.mjs) as well as in the page.
+
+export const MAX_STEPS = 8;
+export const MAX_COUNT = 64;
+export const MAX_SEED = 2 ** 53 - 1;
+export const MODELS = ['cd', 'ct'];
+export const BACKENDS = ['auto', 'webgpu', 'cpu'];
+
+export const DEFAULTS = Object.freeze({
+  model: 'cd',
+  seed: 42,
+  steps: 2,
+  levels: null, // explicit intermediate levels (below sigma_max), overriding `steps`
+  label: null, // null: any digit
+  count: 16,
+  backend: 'auto',
+});
+
+const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
+
+/**
+ * Reads the state from URL search parameters. Returns `{state, notes}`: every value that was
+ * malformed or out of range is replaced (by the default, or clamped) and described in `notes`.
+ */
+export function parseState(search) {
+  const params = new URLSearchParams(search);
+  const state = { ...DEFAULTS };
+  const notes = [];
+  const integer = (name, lo, hi) => {
+    if (!params.has(name)) return;
+    const raw = params.get(name);
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value) || !Number.isInteger(value)) {
+      notes.push(`${name}=${JSON.stringify(raw)} is not an integer; using ${DEFAULTS[name] ?? 'any'}.`);
+      return;
+    }
+    const clamped = clamp(value, lo, hi);
+    if (clamped !== value) notes.push(`${name}=${raw} is outside ${lo}-${hi}; using ${clamped}.`);
+    state[name] = clamped;
+  };
+  const choice = (name, options) => {
+    if (!params.has(name)) return;
+    const raw = params.get(name);
+    if (options.includes(raw)) state[name] = raw;
+    else notes.push(`${name}=${JSON.stringify(raw)} is not one of ${options.join(', ')}; using ${DEFAULTS[name]}.`);
+  };
+  choice('model', MODELS);
+  choice('backend', BACKENDS);
+  integer('seed', 0, MAX_SEED);
+  integer('steps', 1, MAX_STEPS);
+  integer('count', 1, MAX_COUNT);
+  if (params.has('label')) {
+    const raw = params.get('label');
+    if (raw === 'any') state.label = null;
+    else if (/^[0-9]$/.test(raw)) state.label = Number(raw);
+    else notes.push(`label=${JSON.stringify(raw)} is not a digit 0-9 or "any"; using any.`);
+  }
+  if (params.has('levels')) {
+    const raw = params.get('levels');
+    const levels = raw === '' ? [] : raw.split(',').map(Number);
+    const valid = levels.length < MAX_STEPS
+      && levels.every((v) => Number.isFinite(v) && v > 0.002 && v < 80)
+      && levels.every((v, i) => i === 0 || v < levels[i - 1]);
+    if (valid) {
+      state.levels = levels;
+      state.steps = levels.length + 1;
+    } else {
+      notes.push(`levels=${JSON.stringify(raw)} must be up to ${MAX_STEPS - 1} decreasing numbers between 0.002 and 80; using ${state.steps} steps.`);
+    }
+  }
+  return { state, notes };
+}
+
+/** The URL search string (with `?`) that reproduces `state`; defaults are left out. */
+export function formatState(state) {
+  const params = new URLSearchParams();
+  params.set('model', state.model);
+  params.set('seed', String(state.seed));
+  if (state.levels) params.set('levels', state.levels.map((v) => String(Number(v.toPrecision(6)))).join(','));
+  else params.set('steps', String(state.steps));
+  params.set('label', state.label === null ? 'any' : String(state.label));
+  params.set('count', String(state.count));
+  if (state.backend !== 'auto') params.set('backend', state.backend);
+  return `?${params.toString()}`;
+}
+
+/** A random seed for the dice button: an integer below 2^32 so links stay short. */
+export function randomSeed() {
+  return Math.floor(Math.random() * 2 ** 32);
+}
