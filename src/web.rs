@@ -30,7 +30,7 @@ pub fn start() {
 
 /// Options of [`Generator::generate`], from a plain JS object.
 #[derive(Debug, Deserialize)]
-#[serde(rename_all = "camelCase", deny_unknown_fields)]
+#[serde(rename_all = "camelCase")]
 struct GenerateOptions {
     seed: f64,
     #[serde(default)]
@@ -76,6 +76,19 @@ fn integer(value: f64, what: &str) -> Result<u64, JsValue> {
     } else {
         Err(js_err(format!("{what} must be an integer in [0, 2^53), got {value}")))
     }
+}
+
+/// serde-wasm-bindgen reads only the fields it knows, so a misspelt option would be silently
+/// ignored: name it instead.
+fn reject_unknown_keys(options: &JsValue, known: &[&str]) -> Result<(), JsValue> {
+    let object = options.dyn_ref::<js_sys::Object>().ok_or_else(|| js_err("options must be an object"))?;
+    for key in js_sys::Object::keys(object).iter() {
+        let key = key.as_string().unwrap_or_default();
+        if !known.contains(&key.as_str()) {
+            return Err(js_err(format!("unknown option {key:?}; known: {}", known.join(", "))));
+        }
+    }
+    Ok(())
 }
 
 async fn pixels(t: Tensor<4>) -> Result<Float32Array, JsValue> {
@@ -197,6 +210,7 @@ impl Generator {
         let model = self.inner.clone();
         let device = self.device.clone();
         future_to_promise(async move {
+            reject_unknown_keys(&options, &["seed", "steps", "levels", "label", "count", "firstImage"])?;
             let options: GenerateOptions = serde_wasm_bindgen::from_value(options).map_err(js_err)?;
             if options.count == 0 || options.count > 256 {
                 return Err(js_err(format!("count must be 1 to 256, got {}", options.count)));

@@ -21,6 +21,10 @@ fn write_browser_fixture_and_native_golden_pixels() {
     model.manifest.training.command = "tests/browser_fixture.rs (random weights, not trained)".into();
     model.save(&dir, "cd").unwrap();
     update_index(&dir, "cd", ModelKind::Cd).unwrap();
+    // A (random) teacher for the page's comparison panel.
+    let mut teacher = Model { manifest: Manifest::new(ModelKind::Teacher, &config, sigma()), net: config.init(&device) };
+    teacher.save(&dir, "teacher").unwrap();
+    update_index(&dir, "teacher", ModelKind::Teacher).unwrap();
 
     // The settings the browser test opens: ?model=cd&seed=5&steps=S&label=3&count=2.
     let mut golden = serde_json::Map::new();

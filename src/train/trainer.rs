@@ -138,6 +138,12 @@ pub fn draw_batch(data: &Dataset, settings: &RunSettings, k: u64, device: &Devic
     }
 }
 
+/// Decay of the sampling EMA at step `k`: `min(decay, (1 + k) / (10 + k))`, so that early in a
+/// run the average is not dominated by the random initial weights.
+fn ema_decay(decay: f64, k: u64) -> f64 {
+    decay.min((1 + k) as f64 / (10 + k) as f64)
+}
+
 /// Learning rate at step `k`: linear warm-up, then constant (as EDM).
 fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
     settings.lr * ((k + 1) as f64 / settings.warmup.max(1) as f64).min(1.0)
@@ -267,7 +273,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
         let lr = learning_rate(&settings, k);
         let grads = GradientsParams::from_grads(loss.backward(), &t.model);
         t.model = t.optim.step(lr, t.model, grads);
-        t.ema = ema_update(t.ema, &t.model, settings.ema);
+        t.ema = ema_update(t.ema, &t.model, ema_decay(settings.ema, k));
         if let Some(target) = t.target.take() {
             t.target = Some(ema_update(target, &t.model, settings.objective.target_ema(k, settings.steps)));
         }

@@ -48,6 +48,18 @@ test('auto picks the CPU over a software-fallback adapter, and says why', async 
   assert.match(await page.getAttribute('#badge', 'data-reason'), /fallback|no adapter/);
 });
 
+test('the comparison runs the teacher at 35 NFE next to the consistency model at 1, 2, 4 steps', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=cpu`);
+  await generations(page);
+  await page.click('#compare');
+  await page.waitForFunction(() => document.querySelectorAll('#comparison .compare-cell').length === 4, null, { timeout: 120_000 });
+  const captions = await page.locator('#comparison .compare-cell span').allTextContents();
+  assert.match(captions[0], /^diffusion teacher \(Heun\): 35 NFE, \d+ ms$/);
+  assert.match(captions[1], /^consistency, 1 step: 1 NFE/);
+  assert.match(captions[3], /^consistency, 4 steps: 4 NFE/);
+  assert.deepEqual(errors, []);
+});
+
 test('a share link reproduces exactly the same images', async () => {
   const first = await openPage(env.browser, `${env.url}?model=cd&seed=77&steps=2&label=any&count=4&backend=cpu`);
   const a = await generations(first.page);

@@ -1,0 +1,42 @@
+// The shipped weights (weights/) in the page: digits, not noise, on the CPU backend.
+// Skipped while weights/index.json lists no consistency model.
+import { test } from 'node:test';
+import assert from 'node:assert/strict';
+import { readFile } from 'node:fs/promises';
+import { generations, launch, openPage } from './chromium.mjs';
+
+const index = JSON.parse(await readFile('weights/index.json', 'utf8'));
+const shipped = index.models.filter((m) => m.kind === 'cd' || m.kind === 'ct').map((m) => m.name);
+
+/** Simple statistics of 28x28 images in [-1, 1] that separate digits from blanks and noise. */
+export function digitStats(pixels) {
+  const n = pixels.length / 784;
+  let dark = 0, bright = 0, jumps = 0;
+  for (let i = 0; i < n; i++) {
+    for (let p = 0; p < 784; p++) {
+      const v = pixels[i * 784 + p];
+      if (v < -0.5) dark++;
+      if (v > 0.5) bright++;
+      if (p % 28 < 27) jumps += Math.abs(v - pixels[i * 784 + p + 1]);
+    }
+  }
+  return { dark: dark / (784 * n), bright: bright / (784 * n), roughness: jumps / (27 * 28 * n) };
+}
+
+for (const name of ['cd', 'ct']) {
+  test(`shipped ${name} weights make digit-like images in the page`, { skip: !shipped.includes(name) && `no ${name} weights shipped` }, async () => {
+    const env = await launch();
+    try {
+      const { page, errors } = await openPage(env.browser, `${env.url}?model=${name}&seed=3&steps=2&count=16&backend=cpu`);
+      const cm = await generations(page);
+      assert.deepEqual(cm.errors, []);
+      const stats = digitStats(cm.pixels);
+      assert.ok(stats.dark > 0.6, `mostly dark background: ${JSON.stringify(stats)}`);
+      assert.ok(stats.bright > 0.05 && stats.bright < 0.35, `some bright strokes: ${JSON.stringify(stats)}`);
+      assert.ok(stats.roughness < 0.35, `smooth strokes, not noise: ${JSON.stringify(stats)}`);
+      assert.deepEqual(errors, []);
+    } finally {
+      await env.close();
+    }
+  });
+}
