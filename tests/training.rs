@@ -97,7 +97,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     // Classifier and evaluation write the metrics table.
     cm(&["classifier", "--data", d, "--steps", "60", "--batch", "16", "--limit", "400", "--out", w, "--quiet"]);
     let readme = dir.join("README.md");
-    std::fs::write(&readme, "# r\n<!-- results:start -->\nold\n<!-- results:end -->\n").unwrap();
+    std::fs::write(&readme, "# r\n<!-- grid:start -->\n<!-- grid:end -->\n<!-- results:start -->\nold\n<!-- results:end -->\n").unwrap();
     let metrics = dir.join("metrics.json");
     let out = cm(&[
         "eval", "--teacher", &teacher, "--cd", &format!("{w}/cd.json"), "--ct", &format!("{w}/ct.json"),
@@ -108,6 +108,8 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert_eq!(rows.as_array().unwrap().len(), 4, "{out}");
     let readme = std::fs::read_to_string(&readme).unwrap();
     assert!(readme.contains("| cd | consistency | 2 |") && !readme.contains("old"), "{readme}");
+    assert!(readme.contains("![cd, 2 steps](weights/grid-cd-2step.png)"), "{readme}");
+    assert!(Path::new(&format!("{w}/grid-ct-1step.png")).is_file());
     std::fs::remove_dir_all(dir).ok();
 }
 

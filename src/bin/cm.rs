@@ -457,6 +457,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     eprintln!("reference statistics of {} real digits", data.len());
     let reference = Reference::new(&classifier, &data, &device);
     let mut rows: Vec<Row> = Vec::new();
+    let mut grids: Vec<(String, String)> = Vec::new();
     let real = data.split_every(2);
     {
         let a = consistency_models::train::classifier::analyse(&classifier, &real.0.take(args.samples).images, &device);
@@ -487,6 +488,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
             eprintln!("{name} {:?} {} NFE: FD {:.3}, confidence {:.3}, {:.1} ms/sample", method, row.nfe, row.fd, row.confidence, row.ms_per_sample);
             model_rows.push(row);
         }
+        grids.extend(write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), &device)?);
         model.manifest.metrics = serde_json::to_value(&model_rows).expect("rows serialise");
         let manifest_text = model.manifest.to_json();
         consistency_models::weights::write_atomic(path, manifest_text.as_bytes()).map_err(|e| e.to_string())?;
@@ -496,12 +498,41 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     consistency_models::weights::write_atomic(&args.out, json.as_bytes()).map_err(|e| e.to_string())?;
     let table = eval::markdown_table(&rows);
     println!("{table}");
+    let gallery: String = grids.iter().map(|(caption, file)| format!("| {caption} | ![{caption}](weights/{file}) |\n")).collect();
+    let gallery = format!("| model | samples (seed 0; rows: digits 0-9) |\n|---|---|\n{gallery}");
+    if let Err(e) = eval::update_readme_section(&args.readme, "grid", &gallery) {
+        eprintln!("could not update the sample grids in {}: {e}", args.readme.display());
+    }
     match eval::update_readme(&args.readme, &table) {
         Ok(true) => eprintln!("updated the results table in {}", args.readme.display()),
         Ok(false) => eprintln!("{} has no results markers; table not written there", args.readme.display()),
         Err(e) => eprintln!("could not update {}: {e}", args.readme.display()),
     }
     Ok(())
+}
+
+/// Writes `<dir>/grid-<name>-<setting>.png`: 40 conditional samples (digits 0-9 down the
+/// columns, four rows) per sampler setting the README shows. Returns (caption, file name) pairs.
+fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) -> Result<Vec<(String, String)>, String> {
+    let settings: Vec<(String, String, Vec<f64>)> = match model.method() {
+        Method::Consistency => [1, 2]
+            .iter()
+            .map(|&k| (format!("{name}, {k} step{}", if k > 1 { "s" } else { "" }), format!("{k}step"), model.levels_for_steps(k)))
+            .collect(),
+        _ => vec![(format!("{name}, Heun 35 NFE"), "heun35".into(), model.levels_for_steps(18))],
+    };
+    let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
+    let mut out = Vec::new();
+    for (caption, tag, levels) in settings {
+        let denoiser = model.denoiser();
+        let request = SampleRequest { seed: 0, first_image: 0, labels: labels.clone() };
+        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, device).map_err(|e| e.to_string())?;
+        let pixels = sample(sampler, &mut |_| {}).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+        let file = format!("grid-{name}-{tag}.png");
+        write_grid(&dir.join(&file), &pixels, 10)?;
+        out.push((caption, file));
+    }
+    Ok(out)
 }
 
 fn run(cli: Cli) -> Result<(), String> {

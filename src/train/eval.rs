@@ -158,12 +158,18 @@ pub fn markdown_table(rows: &[Row]) -> String {
 
 /// Replaces the text between `<!-- results:start -->` and `<!-- results:end -->` in `readme`.
 pub fn update_readme(readme: &Path, table: &str) -> std::io::Result<bool> {
+    update_readme_section(readme, "results", table)
+}
+
+/// Replaces the text between `<!-- <section>:start -->` and `<!-- <section>:end -->`; false when
+/// the markers are missing.
+pub fn update_readme_section(readme: &Path, section: &str, body: &str) -> std::io::Result<bool> {
     let text = std::fs::read_to_string(readme)?;
-    let (start, end) = ("<!-- results:start -->", "<!-- results:end -->");
-    let (Some(i), Some(j)) = (text.find(start), text.find(end)) else {
+    let (start, end) = (format!("<!-- {section}:start -->"), format!("<!-- {section}:end -->"));
+    let (Some(i), Some(j)) = (text.find(&start), text.find(&end)) else {
         return Ok(false);
     };
-    let updated = format!("{}{start}\n{table}{}", &text[..i], &text[j..]);
+    let updated = format!("{}{start}\n{body}{}", &text[..i], &text[j..]);
     std::fs::write(readme, updated)?;
     Ok(true)
 }
