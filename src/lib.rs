@@ -17,6 +17,7 @@
 pub mod consistency_function;
 pub mod ct_schedule;
 pub mod denoiser;
+pub mod editing;
 pub mod noise_levels;
 pub mod preconditioning;
 pub mod sampling;

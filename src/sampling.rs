@@ -35,12 +35,38 @@ pub struct SampleRequest {
     pub seed: u64,
     pub first_image: u64,
     pub labels: Vec<usize>,
+    /// Interpolation: every image blends the noise of image `first_image` under `seed` and under
+    /// `blend.seed` by spherical interpolation at its own `blend.t[i]` (see [`slerp`]).
+    pub blend: Option<NoiseBlend>,
+}
+
+/// The second end of an interpolation path and where each image sits on it.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NoiseBlend {
+    pub seed: u64,
+    /// One position in [0, 1] per image: 0 is the request's own seed, 1 is `seed`.
+    pub t: Vec<f64>,
+}
+
+/// Spherical interpolation `sin((1-t) theta)/sin(theta) a + sin(t theta)/sin(theta) b`, with theta
+/// the angle between `a` and `b` (Shoemake 1985; used by the CM paper for noise interpolation).
+/// Exactly `a` at `t = 0` and exactly `b` at `t = 1`.
+pub fn slerp(a: &[f32], b: &[f32], t: f64) -> Vec<f32> {
+    let dot: f64 = a.iter().zip(b).map(|(x, y)| f64::from(*x) * f64::from(*y)).sum();
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    let theta = (dot / (norm(a) * norm(b))).clamp(-1.0, 1.0).acos();
+    let (wa, wb) = if theta.sin().abs() < 1e-12 {
+        (1.0 - t, t) // (anti)parallel: fall back to a straight line
+    } else {
+        (((1.0 - t) * theta).sin() / theta.sin(), (t * theta).sin() / theta.sin())
+    };
+    a.iter().zip(b).map(|(x, y)| (wa * f64::from(*x) + wb * f64::from(*y)) as f32).collect()
 }
 
 impl SampleRequest {
     /// `count` images starting at image 0, all with `label`.
     pub fn new(seed: u64, count: usize, label: usize) -> Self {
-        Self { seed, first_image: 0, labels: vec![label; count] }
+        Self { seed, first_image: 0, labels: vec![label; count], blend: None }
     }
 
     /// Number of images.
@@ -50,9 +76,15 @@ impl SampleRequest {
 
     /// Standard normal noise `z_step` of this request: `[count, 1, 28, 28]`.
     pub fn noise(&self, step: u32, device: &Device) -> Tensor<4> {
-        let noise = SeededNoise::new(self.seed, Stream::Sampling);
         let first = self.first_image * PIXELS as u64;
-        let values = noise.normals(step, first, self.count() * PIXELS);
+        let values = match &self.blend {
+            None => SeededNoise::new(self.seed, Stream::Sampling).normals(step, first, self.count() * PIXELS),
+            Some(blend) => {
+                let a = SeededNoise::new(self.seed, Stream::Sampling).normals(step, first, PIXELS);
+                let b = SeededNoise::new(blend.seed, Stream::Sampling).normals(step, first, PIXELS);
+                blend.t.iter().flat_map(|&t| slerp(&a, &b, t)).collect()
+            }
+        };
         Tensor::from_data(TensorData::new(values, [self.count(), 1, IMAGE_SIZE, IMAGE_SIZE]), device)
     }
 }
@@ -121,6 +153,17 @@ pub fn edm_levels(config: &SigmaConfig, n: usize) -> Vec<f64> {
     levels
 }
 
+/// What an editing sampler changes about the plain loop (Song et al. 2023, Algorithm 4).
+#[derive(Debug, Clone, Default)]
+pub struct Guidance {
+    /// The first step's input, already at `levels[0]` (denoising: the noisy image; stroke-guided
+    /// generation: the drawing plus noise). `None`: `levels[0] z_0`.
+    pub start: Option<Tensor<4>>,
+    /// Known pixels and their mask (1 = known): after every denoise,
+    /// `x <- mask * known + (1 - mask) * x`.
+    pub known: Option<(Tensor<4>, Tensor<4>)>,
+}
+
 /// A sampler in progress; each `next()` runs one step.
 pub struct Sampler<'a> {
     model: &'a dyn Denoise,
@@ -133,6 +176,7 @@ pub struct Sampler<'a> {
     /// The current image: for consistency sampling the last denoised estimate, for the ODE
     /// samplers the point on the trajectory at `levels[index]`.
     x: Option<Tensor<4>>,
+    guidance: Guidance,
 }
 
 impl<'a> Sampler<'a> {
@@ -145,14 +189,37 @@ impl<'a> Sampler<'a> {
         levels: Vec<f64>,
         device: &Device,
     ) -> Result<Self, SampleError> {
-        validate_levels(model.sigma_config(), method, &levels)?;
+        Self::guided(model, method, request, levels, Guidance::default(), device)
+    }
+
+    /// A sampler with editing [`Guidance`]. With a `start` image, consistency sampling may begin
+    /// below `sigma_max`.
+    pub fn guided(
+        model: &'a dyn Denoise,
+        method: Method,
+        request: SampleRequest,
+        levels: Vec<f64>,
+        guidance: Guidance,
+        device: &Device,
+    ) -> Result<Self, SampleError> {
+        validate_levels(model.sigma_config(), method, &levels, guidance.start.is_some())?;
         if request.count() == 0 {
             return Err(SampleError::InvalidRequest("count must be at least 1".into()));
         }
         if let Some(bad) = request.labels.iter().find(|&&l| l > crate::unet::UNCONDITIONAL) {
             return Err(SampleError::InvalidRequest(format!("label {bad} is not 0-9 or 10 (any)")));
         }
-        Ok(Self { model, method, request, levels, device: device.clone(), index: 0, nfe: 0, x: None })
+        if let Some(blend) = &request.blend {
+            if blend.t.len() != request.count() || blend.t.iter().any(|t| !(0.0..=1.0).contains(t)) {
+                return Err(SampleError::InvalidRequest("interpolation needs one t in [0, 1] per image".into()));
+            }
+        }
+        let shape = [request.count(), 1, IMAGE_SIZE, IMAGE_SIZE];
+        let tensors = guidance.start.iter().chain(guidance.known.iter().flat_map(|(k, m)| [k, m]));
+        if let Some(bad) = tensors.map(|t| t.dims()).find(|d| *d != shape) {
+            return Err(SampleError::InvalidRequest(format!("guidance images are {bad:?}, expected {shape:?}")));
+        }
+        Ok(Self { model, method, request, levels, device: device.clone(), index: 0, nfe: 0, x: None, guidance })
     }
 
     /// Number of steps this run takes.
@@ -178,20 +245,26 @@ impl<'a> Sampler<'a> {
     fn consistency_step(&mut self, sigma: f64) -> (Tensor<4>, Tensor<4>) {
         let sigma_min = self.model.sigma_config().sigma_min;
         let z = self.request.noise(self.index as u32, &self.device);
-        let noisy = match self.x.take() {
-            None => z * sigma, // x_T = sigma_max z_0
-            Some(x) => x + z * (sigma * sigma - sigma_min * sigma_min).sqrt(),
+        let noisy = match (self.x.take(), self.guidance.start.take()) {
+            (Some(x), _) => x + z * (sigma * sigma - sigma_min * sigma_min).sqrt(),
+            (None, Some(start)) => start, // an editing start, already at this level
+            (None, None) => z * sigma,     // x_T = sigma_max z_0
         };
-        let denoised = self.evaluate(noisy.clone(), sigma).clamp(-1.0, 1.0);
+        let mut denoised = self.evaluate(noisy.clone(), sigma).clamp(-1.0, 1.0);
+        if let Some((known, mask)) = &self.guidance.known {
+            // Algorithm 4: put back what is known.
+            denoised = mask.clone() * known.clone() + (mask.clone().neg() + 1.0) * denoised;
+        }
         self.x = Some(denoised.clone());
         (noisy, denoised)
     }
 
     /// One ODE step from `levels[index]` to the next level (0 after the last), Euler or Heun.
     fn ode_step(&mut self, sigma: f64) -> (Tensor<4>, Tensor<4>) {
-        let x = match self.x.take() {
-            Some(x) => x,
-            None => self.request.noise(0, &self.device) * sigma, // x_0 = sigma_0 z_0
+        let x = match (self.x.take(), self.guidance.start.take()) {
+            (Some(x), _) => x,
+            (None, Some(start)) => start,
+            (None, None) => self.request.noise(0, &self.device) * sigma, // x_0 = sigma_0 z_0
         };
         let sigma_next = self.levels.get(self.index + 1).copied().unwrap_or(0.0);
         let denoised = self.evaluate(x.clone(), sigma);
@@ -246,7 +319,7 @@ pub fn sample_one_step(
     Ok(sample(Sampler::new(model, Method::Consistency, request, levels, device)?, callback))
 }
 
-fn validate_levels(config: &SigmaConfig, method: Method, levels: &[f64]) -> Result<(), SampleError> {
+fn validate_levels(config: &SigmaConfig, method: Method, levels: &[f64], has_start: bool) -> Result<(), SampleError> {
     let err = |m: String| Err(SampleError::InvalidLevels(m));
     if levels.is_empty() {
         return err("need at least one level".into());
@@ -260,7 +333,7 @@ fn validate_levels(config: &SigmaConfig, method: Method, levels: &[f64]) -> Resu
     if levels.windows(2).any(|w| w[1] >= w[0]) {
         return err(format!("levels must be strictly decreasing, got {levels:?}"));
     }
-    if method == Method::Consistency && levels[0] != config.sigma_max {
+    if method == Method::Consistency && !has_start && levels[0] != config.sigma_max {
         return err(format!("consistency sampling starts at sigma_max = {}, got {}", config.sigma_max, levels[0]));
     }
     Ok(())

@@ -219,6 +219,7 @@ impl Generator {
                 seed: integer(options.seed, "seed")?,
                 first_image: integer(options.first_image, "firstImage")?,
                 labels: vec![options.label.unwrap_or(UNCONDITIONAL); options.count],
+                blend: None,
             };
             let levels = match (&options.levels, options.steps) {
                 (Some(levels), _) => levels.clone(),

@@ -29,7 +29,7 @@ fn write_browser_fixture_and_native_golden_pixels() {
     // The settings the browser test opens: ?model=cd&seed=5&steps=S&label=3&count=2.
     let mut golden = serde_json::Map::new();
     for steps in [1, 3] {
-        let request = SampleRequest { seed: 5, first_image: 0, labels: vec![3, 3] };
+        let request = SampleRequest { seed: 5, first_image: 0, labels: vec![3, 3], blend: None };
         let denoiser = model.denoiser();
         let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps), &device).unwrap();
         let pixels = values(sample(sampler, &mut |_| {}));

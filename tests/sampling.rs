@@ -91,8 +91,8 @@ fn one_step_equals_multistep_with_one_step() {
 fn a_seed_gives_the_same_image_at_any_batch_size_and_step_count() {
     let net = tiny_net(3);
     let cm = ConsistencyFunction { net: &net, sigma: sigma() };
-    let batch = SampleRequest { seed: 9, first_image: 0, labels: vec![1, 4, 7] };
-    let single = SampleRequest { seed: 9, first_image: 1, labels: vec![4] };
+    let batch = SampleRequest { seed: 9, first_image: 0, labels: vec![1, 4, 7], blend: None };
+    let single = SampleRequest { seed: 9, first_image: 1, labels: vec![4], blend: None };
     let (all, _) = run(&cm, Method::Consistency, batch.clone(), vec![80.0]);
     let (one, _) = run(&cm, Method::Consistency, single, vec![80.0]);
     let pixels = IMAGE_SIZE * IMAGE_SIZE;
@@ -171,7 +171,7 @@ fn bad_levels_and_requests_are_refused() {
     assert!(bad(vec![10.0, 1.0], Method::Consistency));
     assert!(bad(vec![81.0, 1.0], Method::Heun));
     assert!(Sampler::new(&model, Method::Heun, request.clone(), vec![10.0, 1.0], &device()).is_ok());
-    let empty = SampleRequest { seed: 1, first_image: 0, labels: vec![] };
+    let empty = SampleRequest { seed: 1, first_image: 0, labels: vec![], blend: None };
     assert!(matches!(Sampler::new(&model, Method::Consistency, empty, vec![80.0], &device()), Err(SampleError::InvalidRequest(_))));
     let label = SampleRequest::new(1, 1, 11);
     assert!(matches!(Sampler::new(&model, Method::Consistency, label, vec![80.0], &device()), Err(SampleError::InvalidRequest(_))));

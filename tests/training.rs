@@ -40,6 +40,14 @@ fn with_tiny<'a>(args: &[&'a str]) -> Vec<&'a str> {
     args.iter().chain(TINY).copied().collect()
 }
 
+/// (width, height) of a PNG file, and its bytes.
+fn png_size(path: &Path) -> ((u32, u32), Vec<u8>) {
+    let bytes = std::fs::read(path).unwrap();
+    assert_eq!(&bytes[1..4], b"PNG");
+    let be = |i: usize| u32::from_be_bytes(bytes[i..i + 4].try_into().unwrap());
+    ((be(16), be(20)), bytes)
+}
+
 fn log(run: &Path) -> Vec<LogLine> {
     std::fs::read_to_string(run.join("log.jsonl"))
         .unwrap()
@@ -93,6 +101,23 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
         assert_eq!(&png[1..4], b"PNG");
     }
     assert!(dir.join("grid.png").is_file());
+
+    // Editing, PNG in and PNG out, in every mode.
+    let input = samples.join("sample_000.png");
+    let mask = dir.join("mask.png");
+    let half: Vec<f32> = (0..784).map(|i| if i % 28 < 14 { 1.0 } else { -1.0 }).collect();
+    consistency_models::train::images::write_gray_png(&mask, &half, 28, 28).unwrap();
+    let cd = format!("{w}/cd.json");
+    for (mode, extra) in [("inpaint", vec!["--input", input.to_str().unwrap(), "--mask", mask.to_str().unwrap()]), ("interpolate", vec!["--frames", "4"]), ("denoise", vec!["--input", input.to_str().unwrap(), "--sigma", "0.3"]), ("stroke", vec!["--input", input.to_str().unwrap(), "--sigma", "3"])] {
+        let out = dir.join(format!("edit-{mode}.png"));
+        let mut args = vec!["edit", "--model", &cd, "--mode", mode, "--out", out.to_str().unwrap()];
+        args.extend(extra);
+        cm(&args);
+        let (info, _) = png_size(&out);
+        assert_eq!(info, if mode == "interpolate" { (4 * 30 + 2, 32) } else { (28, 28) }, "{mode}");
+    }
+    assert!(cm_fails(&["edit", "--model", &cd, "--mode", "inpaint", "--out", "x.png"]).contains("--mask"));
+    assert!(cm_fails(&["edit", "--model", &teacher, "--mode", "denoise", "--input", input.to_str().unwrap(), "--out", "x.png"]).contains("not a consistency model"));
 
     // Classifier and evaluation write the metrics table.
     cm(&["classifier", "--data", d, "--steps", "60", "--batch", "16", "--limit", "400", "--out", w, "--quiet"]);

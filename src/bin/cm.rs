@@ -133,6 +133,9 @@ enum Command {
     },
     /// Measure every model: Fréchet distance, confidence, class balance, copies, time per sample.
     Eval(EvalArgs),
+    /// Edit without retraining (Algorithm 4): inpaint, interpolate, denoise, or turn a drawing
+    /// into a digit. PNG in, PNG out.
+    Edit(EditArgs),
     /// Write samples of a model as 28x28 PNG files and a grid.
     Sample {
         /// The model's manifest (teacher, cd or ct).
@@ -237,6 +240,53 @@ struct TrainArgs {
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
+}
+
+#[derive(Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum EditMode {
+    /// Fill in the parts of --input where --mask is black; white mask pixels are kept exactly.
+    Inpaint,
+    /// Morph from --seed to --seed-b in --frames images (written as a row).
+    Interpolate,
+    /// Clean up --input, a digit with Gaussian noise of level --sigma.
+    Denoise,
+    /// Turn the rough drawing --input into a digit, starting at level --sigma (the strength).
+    Stroke,
+}
+
+#[derive(Args)]
+struct EditArgs {
+    /// A consistency model's manifest (cd or ct).
+    #[arg(long, default_value = "weights/cd.json")]
+    model: PathBuf,
+    #[arg(long, value_enum)]
+    mode: EditMode,
+    /// The 28x28 input PNG (inpaint, denoise, stroke).
+    #[arg(long)]
+    input: Option<PathBuf>,
+    /// The 28x28 mask PNG for inpainting: white = known, black = to fill in.
+    #[arg(long)]
+    mask: Option<PathBuf>,
+    /// Noise level of the input (denoise) or starting level (stroke; 1-10 is a useful range).
+    #[arg(long, default_value_t = 2.0)]
+    sigma: f64,
+    /// Steps of the loop.
+    #[arg(long, default_value_t = 2)]
+    steps: usize,
+    #[arg(long, default_value_t = 0)]
+    seed: u64,
+    /// The second seed of an interpolation.
+    #[arg(long, default_value_t = 1)]
+    seed_b: u64,
+    /// Frames of an interpolation.
+    #[arg(long, default_value_t = 8)]
+    frames: usize,
+    /// Digit 0-9 to aim for; absent for any.
+    #[arg(long)]
+    label: Option<usize>,
+    /// Output PNG (a row of frames for interpolation).
+    #[arg(long)]
+    out: PathBuf,
 }
 
 #[derive(Args)]
@@ -391,7 +441,7 @@ fn sample_command(
         _ => Method::Heun,
     };
     let levels = levels.unwrap_or_else(|| model.levels_for_steps(steps));
-    let request = SampleRequest { seed, first_image: 0, labels: vec![label.unwrap_or(UNCONDITIONAL); count] };
+    let request = SampleRequest { seed, first_image: 0, labels: vec![label.unwrap_or(UNCONDITIONAL); count], blend: None };
     let denoiser = model.denoiser();
     let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.clone(), &device).map_err(|e| e.to_string())?;
     let nfe = sampler.total_nfe();
@@ -511,6 +561,48 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
+fn edit_command(args: &EditArgs) -> Result<(), String> {
+    use consistency_models::burn::tensor::{Tensor, TensorData};
+    use consistency_models::editing;
+    use consistency_models::train::images::read_gray_png;
+    let device = Device::flex();
+    let model = Model::load(&args.model, &device).map_err(|e| e.to_string())?;
+    if model.method() != Method::Consistency {
+        return Err(format!("{} is not a consistency model: editing needs cd or ct weights", args.model.display()));
+    }
+    let read = |path: &Option<PathBuf>, what: &str| -> Result<Tensor<4>, String> {
+        let path = path.as_ref().ok_or_else(|| format!("--mode needs --{what}"))?;
+        let pixels = read_gray_png(path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(Tensor::from_data(TensorData::new(pixels, [1, 1, 28, 28]), &device))
+    };
+    let label = args.label.unwrap_or(UNCONDITIONAL);
+    let request = SampleRequest { seed: args.seed, first_image: 0, labels: vec![label], blend: None };
+    let sigma = model.manifest.sigma;
+    let denoiser = model.denoiser();
+    let f = denoiser.as_ref();
+    let sampler = match args.mode {
+        EditMode::Inpaint => {
+            let mask = (read(&args.mask, "mask")? + 1.0).div_scalar(2.0).round(); // white -> 1, black -> 0
+            editing::inpainting(f, request, model.levels_for_steps(args.steps), read(&args.input, "input")?, mask, &device)
+        }
+        EditMode::Interpolate => editing::interpolation(
+            f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps), &device,
+        ),
+        EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
+        EditMode::Stroke => editing::stroke_guided(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
+    }
+    .map_err(|e| e.to_string())?;
+    let out = sample(sampler, &mut |s| eprintln!("step {}/{}: sigma {:.4}", s.index + 1, s.total, s.sigma));
+    let pixels = out.into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
+    if pixels.len() == PIXELS {
+        write_gray_png(&args.out, &pixels, 28, 28)?;
+    } else {
+        write_grid(&args.out, &pixels, pixels.len() / PIXELS)?;
+    }
+    eprintln!("wrote {}", args.out.display());
+    Ok(())
+}
+
 /// Writes `<dir>/grid-<name>-<setting>.png`: 40 conditional samples (digits 0-9 down the
 /// columns, four rows) per sampler setting the README shows. Returns (caption, file name) pairs.
 fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) -> Result<Vec<(String, String)>, String> {
@@ -525,7 +617,7 @@ fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) ->
     let mut out = Vec::new();
     for (caption, tag, levels) in settings {
         let denoiser = model.denoiser();
-        let request = SampleRequest { seed: 0, first_image: 0, labels: labels.clone() };
+        let request = SampleRequest { seed: 0, first_image: 0, labels: labels.clone(), blend: None };
         let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, device).map_err(|e| e.to_string())?;
         let pixels = sample(sampler, &mut |_| {}).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         let file = format!("grid-{name}-{tag}.png");
@@ -570,6 +662,7 @@ fn run(cli: Cli) -> Result<(), String> {
             classifier_command(&data, steps, batch, seed, limit, &out, &name, quiet)
         }
         Command::Eval(args) => eval_command(&args),
+        Command::Edit(args) => edit_command(&args),
         Command::Sample { model, count, steps, levels, sampler, label, seed, out, grid } => {
             sample_command(&model, count, steps, levels, &sampler, label, seed, &out, grid.as_deref())
         }

@@ -83,7 +83,7 @@ pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: 
     let start = Instant::now();
     for first in (0..n).step_by(batch) {
         let count = batch.min(n - first);
-        let request = SampleRequest { seed, first_image: first as u64, labels: vec![UNCONDITIONAL; count] };
+        let request = SampleRequest { seed, first_image: first as u64, labels: vec![UNCONDITIONAL; count], blend: None };
         let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.to_vec(), device).expect("valid levels");
         let out = sample(sampler, &mut |_| {});
         pixels.extend(out.into_data().try_to_vec::<f32>().expect("f32"));

@@ -328,7 +328,7 @@ fn progress_bar(position: u64, total: u64, show: bool) -> indicatif::ProgressBar
 /// Heun at 35 NFE for a teacher, one step for a consistency model.
 fn sample_grid(settings: &RunSettings, ema: &UNet, path: &Path, device: &Device) -> Result<(), TrainError> {
     let labels: Vec<usize> = (0..20).map(|i| i % 10).collect();
-    let request = SampleRequest { seed: 0, first_image: 0, labels };
+    let request = SampleRequest { seed: 0, first_image: 0, labels, blend: None };
     let (model, method, levels): (Box<dyn Denoise>, Method, Vec<f64>) = match settings.objective {
         Objective::Teacher { .. } => (Box::new(Denoiser { net: ema, sigma: settings.sigma }), Method::Heun, edm_levels(&settings.sigma, 18)),
         _ => (

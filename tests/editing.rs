@@ -1,0 +1,118 @@
+//! Zero-shot editing samplers (Algorithm 4): their guarantees, on a random network and on data
+//! with a closed-form consistency function.
+mod common;
+
+use common::*;
+use consistency_models::burn::tensor::{Tensor, TensorData};
+use consistency_models::editing::{denoising, inpainting, interpolation, interpolation_path, stroke_guided};
+use consistency_models::sampling::{Method, SampleRequest, Sampler, consistency_levels, sample};
+use consistency_models::unet::Labels;
+use consistency_models::{ConsistencyFunction, Denoise, SigmaConfig, UNCONDITIONAL};
+
+fn image(values: Vec<f32>, n: usize) -> Tensor<4> {
+    Tensor::from_data(TensorData::new(values, [n, 1, 28, 28]), &device())
+}
+
+#[test]
+fn inpainting_keeps_the_known_pixels_exactly() {
+    let net = tiny_net(4);
+    let f = ConsistencyFunction { net: &net, sigma: sigma() };
+    // Known: a vertical bar; mask: the left half of the image.
+    let known: Vec<f32> = (0..2 * 784).map(|i| if (i % 28) / 3 == 4 { 0.9 } else { -0.8 }).collect();
+    let mask: Vec<f32> = (0..2 * 784).map(|i| if i % 28 < 14 { 1.0 } else { 0.0 }).collect();
+    let levels = consistency_levels(&sigma(), &[3.0, 0.5]);
+    let sampler = inpainting(&f, SampleRequest::new(1, 2, UNCONDITIONAL), levels, image(known.clone(), 2), image(mask.clone(), 2), &device()).unwrap();
+    let mut steps = 0;
+    let out = values(sample(sampler, &mut |s| {
+        steps += 1;
+        let d = values(s.denoised.clone());
+        assert!(mask.iter().zip(&d).zip(&known).all(|((m, v), k)| *m == 0.0 || v == k), "every step keeps the known pixels");
+    }));
+    assert_eq!(steps, 3);
+    for i in 0..out.len() {
+        if mask[i] == 1.0 {
+            assert_eq!(out[i], known[i]);
+        }
+    }
+    // And the unknown half is the network's, not the reference.
+    assert!((0..out.len()).any(|i| mask[i] == 0.0 && out[i] != known[i]));
+}
+
+#[test]
+fn interpolation_ends_are_the_two_seeds_samples_exactly() {
+    let net = tiny_net(5);
+    let f = ConsistencyFunction { net: &net, sigma: sigma() };
+    for levels in [consistency_levels(&sigma(), &[]), consistency_levels(&sigma(), &[1.0])] {
+        let plain = |seed| {
+            let s = Sampler::new(&f, Method::Consistency, SampleRequest { seed, first_image: 2, labels: vec![6], blend: None }, levels.clone(), &device()).unwrap();
+            values(sample(s, &mut |_| {}))
+        };
+        let morph = |t: f64| values(sample(interpolation(&f, 11, 12, 2, vec![t], 6, levels.clone(), &device()).unwrap(), &mut |_| {}));
+        assert_eq!(morph(0.0), plain(11));
+        assert_eq!(morph(1.0), plain(12));
+        let middle = morph(0.5);
+        assert!(max_abs_diff(&middle, &plain(11)) > 1e-3 && max_abs_diff(&middle, &plain(12)) > 1e-3);
+    }
+    let path = interpolation_path(5);
+    assert_eq!(path, vec![0.0, 0.25, 0.5, 0.75, 1.0]);
+    let frames = sample(interpolation(&f, 1, 2, 0, path, UNCONDITIONAL, vec![80.0], &device()).unwrap(), &mut |_| {});
+    assert_eq!(frames.dims(), [5, 1, 28, 28]);
+}
+
+#[test]
+fn slerp_keeps_the_noise_norm_in_between() {
+    let request = SampleRequest::new(1, 1, UNCONDITIONAL);
+    let a = values(request.noise(0, &device()));
+    let b = values(SampleRequest::new(2, 1, UNCONDITIONAL).noise(0, &device()));
+    let mid = consistency_models::sampling::slerp(&a, &b, 0.5);
+    let norm = |v: &[f32]| v.iter().map(|x| f64::from(*x).powi(2)).sum::<f64>().sqrt();
+    // Nearly orthogonal Gaussian vectors: the slerp midpoint keeps their norm, a straight line would not.
+    assert!((norm(&mid) / norm(&a) - 1.0).abs() < 0.05, "{} vs {}", norm(&mid), norm(&a));
+}
+
+/// Data N(0, s^2 I): its consistency function is `f(x, sigma) = x s / sqrt(s^2 + sigma^2)`.
+struct GaussianData(SigmaConfig);
+
+impl Denoise for GaussianData {
+    fn denoise(&self, x: Tensor<4>, sigmas: &[f64], _labels: &Labels) -> Tensor<4> {
+        x * (0.5 / (0.25 + sigmas[0] * sigmas[0]).sqrt())
+    }
+    fn sigma_config(&self) -> &SigmaConfig {
+        &self.0
+    }
+}
+
+#[test]
+fn denoising_starts_from_the_given_image_at_its_level_and_reduces_the_error() {
+    let model = GaussianData(sigma());
+    let n = 64;
+    let request = SampleRequest::new(3, n, UNCONDITIONAL);
+    // Clean "data" x ~ N(0, 0.25), observed as x + 0.5 z.
+    let clean = SampleRequest::new(99, n, UNCONDITIONAL).noise(0, &device()) * 0.5;
+    let noisy = clean.clone() + SampleRequest::new(7, n, UNCONDITIONAL).noise(0, &device()) * 0.5;
+    let mut first_input = None;
+    let sampler = denoising(&model, request, noisy.clone(), vec![0.5], &device()).unwrap();
+    let out = sample(sampler, &mut |s| first_input = Some(values(s.noisy.clone())));
+    assert_eq!(first_input.unwrap(), values(noisy.clone()), "no noise is added to the given image");
+    let mse = |a: Tensor<4>, b: Tensor<4>| f64::from((a - b).powi_scalar(2).mean().into_scalar::<f32>());
+    let (before, after) = (mse(noisy, clean.clone()), mse(out, clean));
+    assert!(after < 0.75 * before, "MSE {before} -> {after}");
+}
+
+#[test]
+fn stroke_guided_generation_starts_from_the_noised_drawing() {
+    let net = tiny_net(6);
+    let f = ConsistencyFunction { net: &net, sigma: sigma() };
+    let drawing: Vec<f32> = (0..784).map(|i| if (i % 28) == 14 { 1.0 } else { -1.0 }).collect();
+    let request = SampleRequest::new(8, 1, 1);
+    let expected = image(drawing.clone(), 1) + request.noise(0, &device()) * 2.0;
+    let mut inputs = Vec::new();
+    let sampler = stroke_guided(&f, request, image(drawing, 1), vec![2.0, 0.4], &device()).unwrap();
+    sample(sampler, &mut |s| inputs.push((s.sigma, values(s.noisy.clone()))));
+    assert_eq!(inputs.len(), 2);
+    assert_eq!(inputs[0].0, 2.0);
+    assert!(max_abs_diff(&inputs[0].1, &values(expected)) < 1e-6);
+    // Levels above the start or a mis-sized drawing are refused.
+    let bad = stroke_guided(&f, SampleRequest::new(8, 1, 1), image(vec![0.0; 2 * 784], 2), vec![2.0], &device());
+    assert!(bad.is_err());
+}
