@@ -65,6 +65,18 @@ fn js_err(e: impl std::fmt::Display) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
 
+/// Resolves on the next macrotask (`setTimeout(0)`), which lets the page render.
+async fn next_frame() {
+    let promise = Promise::new(&mut |resolve, _| {
+        if let Some(window) = web_sys::window() {
+            let _ = window.set_timeout_with_callback(&resolve);
+        } else {
+            let _ = resolve.call0(&JsValue::NULL);
+        }
+    });
+    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+}
+
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
 }
@@ -240,6 +252,9 @@ impl Generator {
                     let info = serde_wasm_bindgen::to_value(&info).map_err(js_err)?;
                     callback.call3(&JsValue::NULL, &info, &noisy, &denoised)?;
                 }
+                // Let the browser paint this step before the next one runs (the CPU backend
+                // computes synchronously, so without this every step would appear at the end).
+                next_frame().await;
                 clock = now_ms();
                 last = Some(denoised);
             }

@@ -145,8 +145,6 @@ fn a_resumed_run_continues_exactly_like_an_uninterrupted_one() {
     let d = d.to_str().unwrap();
     let (a, b) = (dir.join("a"), dir.join("b"));
     let (a, b) = (a.to_str().unwrap(), b.to_str().unwrap());
-    let base = |run: &'static str| run;
-    let _ = base;
     // Uninterrupted: 12 steps. Interrupted: 7 steps, then resumed to 12.
     cm(&with_tiny(&["teacher", "--run", b, "--data", d, "--steps", "12", "--log-every", "1"]));
     cm(&with_tiny(&["teacher", "--run", a, "--data", d, "--steps", "12", "--log-every", "1", "--max-steps-now", "7"]));

@@ -30,6 +30,25 @@ test('CPU: loads without errors, one strip cell per step, native pixels', async 
   assert.deepEqual(errors, []);
 });
 
+test('the strip is drawn as the steps arrive: the page renders a frame between steps', async () => {
+  const { page } = await openPage(env.browser, `${env.url}${STATE}&steps=6&backend=cpu`);
+  await generations(page);
+  const seen = await page.evaluate(async () => {
+    const seen = [];
+    let frames = 0;
+    const tick = () => { frames++; requestAnimationFrame(tick); };
+    requestAnimationFrame(tick);
+    new MutationObserver(() => seen.push({ cells: document.querySelectorAll('#strip .step').length, frames }))
+      .observe(document.getElementById('strip'), { childList: true });
+    const before = window.cm.done;
+    document.getElementById('generate').click();
+    await new Promise((ok) => { const wait = () => (window.cm.done > before ? ok() : setTimeout(wait, 20)); wait(); });
+    return seen.filter((s) => s.cells > 0);
+  });
+  assert.deepEqual(seen.map((s) => s.cells), [1, 2, 3, 4, 5, 6]);
+  for (let i = 1; i < seen.length; i++) assert.ok(seen[i].frames > seen[i - 1].frames, JSON.stringify(seen));
+});
+
 test('WebGPU (SwiftShader, forced): same pixels as the CPU and the native build', async () => {
   const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=webgpu`);
   const cm = await generations(page);
