@@ -14,9 +14,9 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::module::Module;
+use burn::module::{Module, ModuleMapper, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, Device};
+use burn::tensor::{Bytes, DType, Device, Tensor};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
@@ -89,6 +89,18 @@ pub struct Manifest {
     /// Measured quality (filled by `eval`).
     #[serde(default)]
     pub metrics: serde_json::Value,
+    /// Precision the parameters are stored in: `f32`, or `f16` (half the download; loaded as f32).
+    #[serde(default)]
+    pub storage: Storage,
+}
+
+/// Precision of the stored parameters.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Storage {
+    #[default]
+    F32,
+    F16,
 }
 
 /// Everything that can go wrong reading or writing weights.
@@ -150,6 +162,7 @@ impl Manifest {
             recommended_levels: BTreeMap::new(),
             training: TrainingInfo::default(),
             metrics: serde_json::Value::Null,
+            storage: Storage::F32,
         }
     }
 
@@ -210,10 +223,12 @@ pub fn default_intermediate_levels(sigma: &SigmaConfig, steps: usize) -> Vec<f64
         .collect()
 }
 
-/// Parses burnpack bytes and loads them into `net`, turning every failure into an error.
+/// Parses burnpack bytes and loads them into `net` (casting stored f16 to the module's f32),
+/// turning every failure into an error.
 pub fn load_into<M: Module>(net: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
-        .map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+        .map_err(|e| WeightsError::Corrupt(e.to_string()))?
+        .cast_to_module_dtype();
     net.try_load_record(record).map_err(|e| match e {
         burn::store::RecordError::Io(m) => WeightsError::Corrupt(m),
         burn::store::RecordError::Validation(m) => WeightsError::Mismatch(m),
@@ -226,6 +241,24 @@ pub fn module_bytes<M: Module>(net: M) -> Vec<u8> {
         .into_bytes()
         .expect("serialising parameters to memory cannot fail")
         .to_vec()
+}
+
+/// Casts every float parameter to one dtype.
+struct CastFloats(DType);
+
+impl ModuleMapper for CastFloats {
+    fn map_float<const D: usize>(&mut self, param: Param<Tensor<D>>) -> Param<Tensor<D>> {
+        let dtype = self.0;
+        param.map(|t| t.cast(dtype))
+    }
+}
+
+/// The burnpack bytes of a module's parameters stored at `storage` precision.
+pub fn module_bytes_as<M: Module>(net: M, storage: Storage) -> Vec<u8> {
+    match storage {
+        Storage::F32 => module_bytes(net),
+        Storage::F16 => module_bytes(net.map(&mut CastFloats(DType::F16))),
+    }
 }
 
 /// A loaded U-Net model (teacher, CD or CT) with its manifest.
@@ -260,7 +293,7 @@ impl Model {
     /// Writes `<dir>/<name>.bpk` and `<dir>/<name>.json` (each via a temporary file and a rename),
     /// filling in the manifest's `file` and `sha256`. Returns the manifest's path.
     pub fn save(&mut self, dir: &Path, name: &str) -> Result<PathBuf, WeightsError> {
-        let bytes = module_bytes(self.net.clone());
+        let bytes = module_bytes_as(self.net.clone(), self.manifest.storage);
         self.manifest.file = format!("{name}.bpk");
         self.manifest.sha256 = sha256_hex(&bytes);
         write_atomic(&dir.join(&self.manifest.file), &bytes)?;

@@ -81,12 +81,12 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     cm(&[
         "distill", "--run", &cd_run, "--data", d, "--teacher", &teacher, "--steps", "40", "--log-every", "5",
         "--export", "cd", "--out", w, "--limit", "200", "--batch", "8", "--channels", "4", "--mult", "1,2",
-        "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", "2e-3", "--warmup", "5", "--levels", "10",
+        "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", "2e-3", "--warmup", "5", "--levels", "10", "--half",
     ]);
     let lines = log(Path::new(&cd_run));
     assert!(mean_loss(&lines[lines.len() - 2..]) < mean_loss(&lines[..2]), "CD loss did not decrease: {lines:?}");
     let manifest = std::fs::read_to_string(format!("{w}/cd.json")).unwrap();
-    assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill"));
+    assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill") && manifest.contains("\"storage\": \"f16\""));
 
     // Consistency training with the iCT options.
     let ct_run = run("ct");

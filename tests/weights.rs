@@ -135,3 +135,25 @@ fn bad_manifests_are_reported() {
     let wrong_kind = text.replace("\"kind\": \"cd\"", "\"kind\": \"gan\"");
     assert!(matches!(load(&wrong_kind), WeightsError::Manifest(_)));
 }
+
+#[test]
+fn half_precision_storage_halves_the_file_and_loads_as_f32() {
+    use consistency_models::weights::Storage;
+    let dir = std::env::temp_dir().join(format!("cm-weights-f16-{}", std::process::id()));
+    let mut full = model(ModelKind::Cd, 31);
+    let mut half = Model { manifest: full.manifest.clone(), net: full.net.clone() };
+    half.manifest.storage = Storage::F16;
+    full.save(&dir, "full").unwrap();
+    let path = half.save(&dir, "half").unwrap();
+    let size = |name: &str| std::fs::metadata(dir.join(name)).unwrap().len() as f64;
+    assert!(size("half.bpk") < 0.6 * size("full.bpk"), "{} vs {}", size("half.bpk"), size("full.bpk"));
+    let loaded = Model::load(&path, &device()).unwrap();
+    assert_eq!(loaded.manifest.storage, Storage::F16);
+    let (a, b) = (generate(&loaded, 2), generate(&full, 2));
+    assert!(max_abs_diff(&a, &b) < 2e-2, "f16 weights change the image by {}", max_abs_diff(&a, &b));
+    // Saving what was loaded from f16 gives the same bytes again.
+    let mut again = Model { manifest: loaded.manifest.clone(), net: loaded.net };
+    again.save(&dir, "again").unwrap();
+    assert_eq!(std::fs::read(dir.join("again.bpk")).unwrap(), std::fs::read(dir.join("half.bpk")).unwrap());
+    std::fs::remove_dir_all(dir).ok();
+}

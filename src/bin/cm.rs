@@ -110,6 +110,9 @@ enum Command {
         name: String,
         #[arg(long, default_value = "weights")]
         out: PathBuf,
+        /// Store the parameters as f16 (half the download for the browser) instead of f32.
+        #[arg(long)]
+        half: bool,
     },
     /// Train the digit classifier whose features `eval` compares.
     Classifier {
@@ -237,6 +240,9 @@ struct TrainArgs {
     /// Folder the export writes to.
     #[arg(long, default_value = "weights")]
     out: PathBuf,
+    /// Export the parameters as f16 (half the download for the browser) instead of f32.
+    #[arg(long)]
+    half: bool,
     /// No progress bar.
     #[arg(long)]
     quiet: bool,
@@ -329,6 +335,10 @@ struct EvalArgs {
     skip_teacher: bool,
 }
 
+fn storage(half: bool) -> consistency_models::weights::Storage {
+    if half { consistency_models::weights::Storage::F16 } else { consistency_models::weights::Storage::F32 }
+}
+
 fn command_line() -> String {
     let quote = |a: String| {
         if a.chars().all(|c| c.is_ascii_alphanumeric() || "-_./=,:".contains(c)) { a } else { format!("'{}'", a.replace('\'', "'\\''")) }
@@ -387,7 +397,7 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;
     eprintln!("run {} at step {} of {}", args.run.display(), state.step, state.settings.steps);
     if let (Some(name), true) = (&args.export, state.step >= state.settings.steps) {
-        let path = trainer::export(&args.run, &args.out, name).map_err(|e| e.to_string())?;
+        let path = trainer::export(&args.run, &args.out, name, storage(args.half)).map_err(|e| e.to_string())?;
         eprintln!("exported {}", path.display());
     }
     Ok(())
@@ -653,8 +663,8 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Ct { train, ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting } => {
             train_command(&train, ct_objective(ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting), None)
         }
-        Command::Export { run, name, out } => {
-            let path = trainer::export(&run, &out, &name).map_err(|e| e.to_string())?;
+        Command::Export { run, name, out, half } => {
+            let path = trainer::export(&run, &out, &name, storage(half)).map_err(|e| e.to_string())?;
             eprintln!("exported {}", path.display());
             Ok(())
         }

@@ -353,11 +353,12 @@ pub fn model_kind(objective: &Objective) -> ModelKind {
 }
 
 /// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json`, with the commands that made them.
-pub fn export(run: &Path, out_dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
+pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage) -> Result<PathBuf, TrainError> {
     let dir = checkpoint::latest(run).ok_or_else(|| TrainError::Settings(format!("no checkpoint in {}", run.display())))?;
     let (state, t) = load_checkpoint(&dir, &Device::flex().autodiff())?;
     let s = &state.settings;
     let mut manifest = Manifest::new(model_kind(&s.objective), &s.network, s.sigma);
+    manifest.storage = storage;
     manifest.training.command = state.commands.join(" && ");
     manifest.training.data_sha256 = s.data_sha256.clone();
     manifest.training.steps = state.step;
