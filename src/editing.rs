@@ -86,7 +86,11 @@ pub fn stroke_guided<'a>(
     device: &Device,
 ) -> Result<Sampler<'a>, SampleError> {
     let start_level = *levels.first().ok_or_else(|| SampleError::InvalidLevels("need at least one level".into()))?;
+    let expected = [request.count(), 1, crate::unet::IMAGE_SIZE, crate::unet::IMAGE_SIZE];
+    if drawing.dims() != expected {
+        return Err(SampleError::InvalidRequest(format!("the drawing is {:?}, expected {expected:?}", drawing.dims())));
+    }
     let start = drawing + request.noise(0, device) * start_level;
-    let guidance = Guidance { start: Some(start), known: None };
-    Sampler::guided(model, Method::Consistency, request, levels, guidance, device)
+    // From here it is denoising: the noised drawing is an image at level `levels[0]`.
+    denoising(model, request, start, levels, device)
 }

@@ -113,6 +113,8 @@ fn stroke_guided_generation_starts_from_the_noised_drawing() {
     assert_eq!(inputs[0].0, 2.0);
     assert!(max_abs_diff(&inputs[0].1, &values(expected)) < 1e-6);
     // Levels above the start or a mis-sized drawing are refused.
-    let bad = stroke_guided(&f, SampleRequest::new(8, 1, 1), image(vec![0.0; 2 * 784], 2), vec![2.0], &device());
-    assert!(bad.is_err());
+    for (drawings, images) in [(2, 1), (3, 2)] {
+        let bad = stroke_guided(&f, SampleRequest::new(8, images, 1), image(vec![0.0; drawings * 784], drawings), vec![2.0], &device());
+        assert!(bad.is_err(), "{drawings} drawings for {images} images");
+    }
 }
