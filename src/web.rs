@@ -12,14 +12,15 @@
 
 use std::rc::Rc;
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 use js_sys::{Float32Array, Function, Promise};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::sampling::{SampleRequest, Sampler};
-use crate::unet::UNCONDITIONAL;
+use crate::editing;
+use crate::sampling::{SampleRequest, Sampler, PIXELS};
+use crate::unet::{IMAGE_SIZE, UNCONDITIONAL};
 use crate::weights::{Manifest, Model, ModelKind};
 use crate::{SigmaConfig, UNetConfig};
 
@@ -47,6 +48,30 @@ struct GenerateOptions {
 
 fn one() -> usize {
     1
+}
+
+/// Options of [`Generator::edit`].
+#[derive(Debug, Deserialize)]
+#[serde(rename_all = "camelCase")]
+struct EditOptions {
+    mode: String,
+    seed: f64,
+    #[serde(default = "one")]
+    steps: usize,
+    #[serde(default)]
+    label: Option<usize>,
+    #[serde(default = "one")]
+    count: usize,
+    #[serde(default)]
+    image: Option<Vec<f32>>,
+    #[serde(default)]
+    mask: Option<Vec<f32>>,
+    #[serde(default)]
+    level: Option<f64>,
+    #[serde(default)]
+    seed_b: Option<f64>,
+    #[serde(default)]
+    t: Option<Vec<f64>>,
 }
 
 /// What the step callback receives as its first argument.
@@ -241,26 +266,105 @@ impl Generator {
             };
             let denoiser = model.denoiser();
             let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, &device).map_err(js_err)?;
-            let mut last = None;
-            let mut clock = now_ms();
-            for step in sampler {
-                let noisy = pixels(step.noisy.clone()).await?;
-                let denoised = pixels(step.denoised.clone().clamp(-1.0, 1.0)).await?;
-                let t = now_ms();
-                if let Some(callback) = &on_step {
-                    let info = StepInfo { index: step.index, total: step.total, sigma: step.sigma, nfe: step.nfe, ms: t - clock };
-                    let info = serde_wasm_bindgen::to_value(&info).map_err(js_err)?;
-                    callback.call3(&JsValue::NULL, &info, &noisy, &denoised)?;
-                }
-                // Let the browser paint this step before the next one runs (the CPU backend
-                // computes synchronously, so without this every step would appear at the end).
-                next_frame().await;
-                clock = now_ms();
-                last = Some(denoised);
-            }
-            last.map(JsValue::from).ok_or_else(|| js_err("no steps were run"))
+            drive(sampler, on_step.as_ref()).await
         })
     }
+
+    /// Edits without retraining (Algorithm 4 of the paper; see `editing`). `options`:
+    /// - `{mode: "inpaint", seed, steps?, label?, count?, image, mask}`: fills the pixels where
+    ///   `mask` is 0 and keeps those where it is 1 exactly;
+    /// - `{mode: "stroke", seed, steps?, label?, count?, image, level}`: noises a rough drawing to
+    ///   `level` (the strength) and runs the loop from there;
+    /// - `{mode: "denoise", seed, steps?, label?, count?, image, level}`: adds the seed's noise at
+    ///   `level` to a clean digit and cleans it up again (the loop starts at that level);
+    /// - `{mode: "interpolate", seed, seedB, t, steps?, label?}`: one image per position in `t`
+    ///   (0: `seed`'s image, 1: `seedB`'s), from the spherical interpolation of their noises.
+    /// `image` and `mask` are 784 values (an array or Float32Array, row by row; image in [-1, 1]),
+    /// shared by all `count` images, which differ in their noise. Steps and callback as `generate`.
+    pub fn edit(&self, options: JsValue, on_step: Option<Function>) -> Promise {
+        let model = self.inner.clone();
+        let device = self.device.clone();
+        future_to_promise(async move {
+            reject_unknown_keys(&options, &["mode", "seed", "steps", "label", "count", "image", "mask", "level", "seedB", "t"])?;
+            let options: EditOptions = serde_wasm_bindgen::from_value(options).map_err(js_err)?;
+            if model.method() != crate::sampling::Method::Consistency {
+                return Err(js_err("editing needs a consistency model (cd or ct), not the diffusion teacher"));
+            }
+            if options.count == 0 || options.count > 64 {
+                return Err(js_err(format!("count must be 1 to 64, got {}", options.count)));
+            }
+            if !(1..=64).contains(&options.steps) {
+                return Err(js_err(format!("steps must be 1 to 64, got {}", options.steps)));
+            }
+            let seed = integer(options.seed, "seed")?;
+            let label = options.label.unwrap_or(UNCONDITIONAL);
+            let request = SampleRequest::new(seed, options.count, label);
+            let sigma = model.manifest.sigma;
+            let image = |name: &str, values: &Option<Vec<f32>>| -> Result<Tensor<4>, JsValue> {
+                let values = values.as_ref().ok_or_else(|| js_err(format!("mode {:?} needs {name}", options.mode)))?;
+                if values.len() != PIXELS || values.iter().any(|v| !v.is_finite()) {
+                    return Err(js_err(format!("{name} must be {PIXELS} finite numbers (28 x 28), got {}", values.len())));
+                }
+                let batch: Vec<f32> = values.iter().copied().cycle().take(PIXELS * options.count).collect();
+                Ok(Tensor::from_data(TensorData::new(batch, [options.count, 1, IMAGE_SIZE, IMAGE_SIZE]), &device))
+            };
+            let start_level = || -> Result<f64, JsValue> {
+                match options.level {
+                    Some(level) if level > sigma.sigma_min && level <= sigma.sigma_max => Ok(level),
+                    other => Err(js_err(format!(
+                        "mode {:?} needs a level in ({}, {}], got {other:?}",
+                        options.mode, sigma.sigma_min, sigma.sigma_max
+                    ))),
+                }
+            };
+            let denoiser = model.denoiser();
+            let f = denoiser.as_ref();
+            let sampler = match options.mode.as_str() {
+                "inpaint" => {
+                    let (known, mask) = (image("image", &options.image)?, image("mask", &options.mask)?);
+                    editing::inpainting(f, request, model.levels_for_steps(options.steps), known, mask, &device)
+                }
+                "stroke" | "denoise" => {
+                    let levels = editing::levels_from(&sigma, start_level()?, options.steps);
+                    editing::stroke_guided(f, request, image("image", &options.image)?, levels, &device)
+                }
+                "interpolate" => {
+                    let seed_b = integer(options.seed_b.ok_or_else(|| js_err("mode \"interpolate\" needs seedB"))?, "seedB")?;
+                    let t = options.t.clone().ok_or_else(|| js_err("mode \"interpolate\" needs t, positions in [0, 1]"))?;
+                    if t.is_empty() || t.len() > 64 || t.iter().any(|t| !(0.0..=1.0).contains(t)) {
+                        return Err(js_err("t must hold 1 to 64 positions in [0, 1]"));
+                    }
+                    editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps), &device)
+                }
+                other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise or interpolate"))),
+            }
+            .map_err(js_err)?;
+            drive(sampler, on_step.as_ref()).await
+        })
+    }
+}
+
+/// Runs `sampler` to the end, handing each step's pixels to `on_step(info, noisy, denoised)` and
+/// letting the page paint between steps; resolves to the last denoised pixels.
+async fn drive(sampler: Sampler<'_>, on_step: Option<&Function>) -> Result<JsValue, JsValue> {
+    let mut last = None;
+    let mut clock = now_ms();
+    for step in sampler {
+        let noisy = pixels(step.noisy.clone()).await?;
+        let denoised = pixels(step.denoised.clone().clamp(-1.0, 1.0)).await?;
+        let t = now_ms();
+        if let Some(callback) = on_step {
+            let info = StepInfo { index: step.index, total: step.total, sigma: step.sigma, nfe: step.nfe, ms: t - clock };
+            let info = serde_wasm_bindgen::to_value(&info).map_err(js_err)?;
+            callback.call3(&JsValue::NULL, &info, &noisy, &denoised)?;
+        }
+        // Let the browser paint this step before the next one runs (the CPU backend computes
+        // synchronously, so without this every step would appear at the end).
+        next_frame().await;
+        clock = now_ms();
+        last = Some(denoised);
+    }
+    last.map(JsValue::from).ok_or_else(|| js_err("no steps were run"))
 }
 
 /// Standard normals of the portable generator at `(seed, step, first .. first + count)`: lets

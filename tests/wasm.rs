@@ -54,3 +54,43 @@ async fn the_js_api_generates_and_rejects_bad_options_with_messages() {
     let corrupt = Generator::load("{\"format_version\": 1}".into(), vec![1, 2, 3], None).await;
     assert!(corrupt.is_err());
 }
+
+fn floats(value: JsValue) -> Vec<f32> {
+    js_sys::Float32Array::from(value).to_vec()
+}
+
+#[wasm_bindgen_test]
+async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds() {
+    let generator = Generator::random(3.0, JsValue::UNDEFINED, Some("cpu".into())).await.unwrap();
+    let run = |json: String| async move { JsFuture::from(generator.edit(options(&json), None)).await.map(floats) };
+    // Inpainting: the top half known (a bar), the bottom half filled in, for 2 images.
+    let known: Vec<f32> = (0..784).map(|i| if i % 28 == 14 { 1.0 } else { -1.0 }).collect();
+    let mask: Vec<f32> = (0..784).map(|i| if i < 392 { 1.0 } else { 0.0 }).collect();
+    let json = format!(r#"{{"mode": "inpaint", "seed": 4, "steps": 2, "count": 2, "image": {known:?}, "mask": {mask:?}}}"#);
+    let out = run(json).await.unwrap();
+    assert_eq!(out.len(), 2 * 784);
+    for (i, v) in out.iter().enumerate() {
+        if i % 784 < 392 {
+            assert_eq!(*v, known[i % 784]);
+        }
+    }
+    // Interpolation: its ends are the two seeds' own images.
+    let plain = |seed: u32| async move {
+        floats(JsFuture::from(generator.generate(options(&format!(r#"{{"seed": {seed}, "steps": 2, "label": 3}}"#)), None)).await.unwrap())
+    };
+    let morph = run(r#"{"mode": "interpolate", "seed": 8, "seedB": 9, "t": [0, 0.5, 1], "steps": 2, "label": 3}"#.into()).await.unwrap();
+    assert_eq!(&morph[..784], plain(8).await.as_slice());
+    assert_eq!(&morph[2 * 784..], plain(9).await.as_slice());
+    // Stroke and denoise start at the given level; bad requests are refused with a message.
+    assert_eq!(run(format!(r#"{{"mode": "stroke", "seed": 1, "steps": 3, "image": {known:?}, "level": 5}}"#)).await.unwrap().len(), 784);
+    for bad in [
+        r#"{"mode": "inpaint", "seed": 1}"#.to_string(),
+        r#"{"mode": "stroke", "seed": 1, "image": [0, 1]}"#.to_string(),
+        format!(r#"{{"mode": "denoise", "seed": 1, "image": {known:?}, "level": 500}}"#),
+        r#"{"mode": "interpolate", "seed": 1, "seedB": 2, "t": [2]}"#.to_string(),
+        r#"{"mode": "paint", "seed": 1}"#.to_string(),
+    ] {
+        let err = run(bad.clone()).await.expect_err(&bad);
+        assert!(String::from(js_sys::Error::from(err).message()).len() > 5, "{bad}");
+    }
+}

@@ -2,8 +2,10 @@
 // the URL, picks a backend, loads models on demand, and draws every step as it arrives.
 import init, { Generator } from '../pkg/consistency_models.js';
 import { chooseBackend } from './backend.js';
+import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
 import { gridCanvas, imageCanvas } from './draw.js';
-import { formatState, parseState, randomSeed } from './state.js';
+import { Sketch } from './sketch.js';
+import { LEVEL_RANGE, formatState, parseState, randomSeed } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const page = {
@@ -13,6 +15,8 @@ const page = {
   generators: new Map(), // "model@backend" -> Promise<Generator>
   run: 0, // id of the newest generation; older ones stop drawing
   pixels: null,
+  sketch: null, // the drawing canvas of the edit modes
+  animating: false,
 };
 // What the browser tests read.
 window.cm = { ready: false, done: 0, steps: [], pixels: null, errors: [] };
@@ -90,7 +94,26 @@ function readControls() {
   s.count = Math.max(1, Math.min(64, Math.floor(Number($('count').value) || 1)));
   s.model = $('model').value;
   s.backend = $('backend').value;
+  s.mode = document.querySelector('input[name=mode]:checked')?.value ?? 'generate';
+  s.seedB = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed-b').value) || 0)));
+  s.t = Number($('t').value);
 }
+
+// The strength and noise sliders move over the level on a log scale; the state keeps the level.
+const fromSlider = (name) => {
+  const [lo, hi] = LEVEL_RANGE[name];
+  return Number((lo * (hi / lo) ** (Number($(name).value) / 1000)).toPrecision(3));
+};
+const toSlider = (name, level) => {
+  const [lo, hi] = LEVEL_RANGE[name];
+  return Math.round((1000 * Math.log(level / lo)) / Math.log(hi / lo));
+};
+
+const HELP = {
+  inpaint: 'Erase part of a digit (the red pixels) and the model fills it in, keeping the rest exactly: after every step the known pixels are put back (Algorithm 4 of the paper).',
+  stroke: 'Draw a rough digit. It is noised to the strength level and denoised from there (SDEdit): low strength keeps your strokes, high strength lets the model redraw them.',
+  denoise: 'A digit with noise of level σ added (the seed picks the noise). The model starts its loop at that level instead of the top and cleans it up.',
+};
 
 function writeControls() {
   const s = page.state;
@@ -101,6 +124,21 @@ function writeControls() {
   $('count').value = s.count;
   $('model').value = s.model;
   $('backend').value = s.backend;
+  for (const radio of document.querySelectorAll('input[name=mode]')) radio.checked = radio.value === s.mode;
+  $('seed-b').value = s.seedB;
+  $('t').value = s.t;
+  $('t-out').textContent = s.t.toFixed(2);
+  for (const name of ['strength', 'noise']) {
+    $(name).value = toSlider(name, s[name]);
+    $(`${name}-out`).textContent = s[name];
+  }
+  const drawing = ['inpaint', 'stroke', 'denoise'].includes(s.mode);
+  $('editor').hidden = !drawing;
+  $('morph').hidden = s.mode !== 'interpolate';
+  $('strength-row').hidden = s.mode !== 'stroke';
+  $('noise-row').hidden = s.mode !== 'denoise';
+  $('mode-help').textContent = HELP[s.mode] ?? '';
+  $('generate').textContent = { generate: 'Generate', inpaint: 'Complete', stroke: 'Make a digit', denoise: 'Clean up', interpolate: 'Morph' }[s.mode];
 }
 
 function updateLink() {
@@ -116,13 +154,42 @@ function levelsFor(gen) {
   return s.levels ? [gen.levels(1)[0], ...s.levels] : gen.levels(s.steps);
 }
 
+/** The wasm call of the current mode: `(gen, onStep) => Promise<pixels>`, and how to show it. */
+function modeCall() {
+  const s = page.state;
+  const common = { seed: s.seed, steps: s.steps, label: s.label ?? undefined, count: s.count };
+  const image = () => page.sketch.values();
+  switch (s.mode) {
+    case 'inpaint':
+      return (gen, onStep) => gen.edit({ ...common, mode: 'inpaint', image: image(), mask: Float32Array.from(page.sketch.mask) }, onStep);
+    case 'stroke':
+      return (gen, onStep) => gen.edit({ ...common, mode: 'stroke', image: image(), level: s.strength }, onStep);
+    case 'denoise':
+      return (gen, onStep) => gen.edit({ ...common, mode: 'denoise', image: image(), level: s.noise }, onStep);
+    case 'interpolate':
+      // Image 0 is the slider's position (its steps go to the strip), then the path A -> B.
+      return (gen, onStep) => gen.edit({ mode: 'interpolate', seed: s.seed, seedB: s.seedB, steps: s.steps, label: s.label ?? undefined, t: [s.t, ...morphPath(s.count)] }, onStep);
+    default:
+      return (gen, onStep) => gen.generate({ ...common, levels: levelsFor(gen), count: s.count }, onStep);
+  }
+}
+
+/** `n` evenly spaced positions from 0 to 1 (at least the two ends). */
+const morphPath = (n) => Array.from({ length: Math.max(2, n) }, (_, i) => i / (Math.max(2, n) - 1));
+
+/** The images of the grid: for interpolation, the path without the slider's frame. */
+function gridPixels(pixels) {
+  return page.state.mode === 'interpolate' ? pixels.subarray(PIXELS) : pixels;
+}
+
 async function generate() {
   const id = ++page.run;
   readControls();
   writeControls();
   updateLink();
   const s = page.state;
-  setStatus('generating…');
+  const call = modeCall();
+  setStatus(s.mode === 'generate' ? 'generating…' : 'editing…');
   $('strip').replaceChildren();
   const steps = [];
   try {
@@ -130,12 +197,12 @@ async function generate() {
       const gen = await generator(s.model);
       page.backend.adapter ??= gen.adapter;
       showBadge();
-      const levels = levelsFor(gen);
-      $('levels').textContent = `noise levels σ: ${Array.from(levels, (v) => v.toPrecision(3)).join(' → ')}`;
+      const levels = s.mode === 'generate' ? levelsFor(gen) : null;
+      $('levels').textContent = levels ? `noise levels σ: ${Array.from(levels, (v) => v.toPrecision(3)).join(' → ')}` : '';
       steps.length = 0;
       $('strip').replaceChildren();
       const start = performance.now();
-      const pixels = await gen.generate({ seed: s.seed, levels, label: s.label ?? undefined, count: s.count }, (info, noisy, denoised) => {
+      const pixels = await call(gen, (info, noisy, denoised) => {
         if (id !== page.run) return;
         window.cm.firstImageMs ??= performance.now(); // time from navigation to the first image
         steps.push(info);
@@ -146,22 +213,106 @@ async function generate() {
         caption.textContent = `step ${info.index + 1}: σ=${info.sigma.toPrecision(3)}, ${info.ms.toFixed(0)} ms`;
         cell.append(caption);
         $('strip').append(cell);
-        $('grid').replaceChildren(gridCanvas(denoised, Math.min(8, s.count), 3));
+        $('grid').replaceChildren(gridCanvas(gridPixels(denoised), Math.min(8, s.count), 3));
+        if (s.mode === 'interpolate') drawInto($('morph-view'), denoised);
       });
       return { pixels, ms: performance.now() - start };
     });
     if (id !== page.run) return;
     page.pixels = result.pixels;
-    $('grid').replaceChildren(gridCanvas(result.pixels, Math.min(8, s.count), 3));
-    $('timing').textContent = `${s.count} image${s.count > 1 ? 's' : ''}, ${steps.length} step${steps.length > 1 ? 's' : ''}, ${result.ms.toFixed(0)} ms on ${page.backend.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}`;
+    $('grid').replaceChildren(gridCanvas(gridPixels(result.pixels), Math.min(8, s.count), 3));
+    const n = result.pixels.length / PIXELS;
+    $('timing').textContent = `${n} image${n > 1 ? 's' : ''}, ${steps.length} step${steps.length > 1 ? 's' : ''}, ${result.ms.toFixed(0)} ms on ${page.backend.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}`;
     setStatus('done');
-    Object.assign(window.cm, { steps, pixels: Array.from(result.pixels), backend: page.backend.backend, done: window.cm.done + 1 });
+    Object.assign(window.cm, { steps, pixels: Array.from(result.pixels), backend: page.backend.backend, mode: s.mode, done: window.cm.done + 1 });
   } catch (e) {
     if (id !== page.run) return;
     setStatus(`error: ${e.message ?? e}`, true);
-    notice(`Generation failed: ${e.message ?? e}`, true);
+    notice(`${s.mode === 'generate' ? 'Generation' : 'Editing'} failed: ${e.message ?? e}`, true);
     window.cm.done += 1;
   }
+}
+
+/** Draws the first image of `pixels` into `canvas` (28x28, scaled by CSS). */
+function drawInto(canvas, pixels) {
+  canvas.width = canvas.height = 28;
+  canvas.getContext('2d').drawImage(imageCanvas(pixels, 0), 0, 0);
+}
+
+/** Morph animation: t from 0 to 1 and back, one image per frame, until pressed again. */
+async function animate() {
+  if (page.animating) {
+    page.animating = false;
+    return;
+  }
+  page.animating = true;
+  $('animate').textContent = 'Stop';
+  const s = page.state;
+  try {
+    const gen = await generator(s.model);
+    for (let frame = 0; page.animating; frame++) {
+      const t = 1 - Math.abs(1 - ((frame * 0.04) % 2));
+      const pixels = await gen.edit({ mode: 'interpolate', seed: s.seed, seedB: s.seedB, steps: s.steps, label: s.label ?? undefined, t: [t] });
+      drawInto($('morph-view'), pixels);
+      $('t').value = t;
+      $('t-out').textContent = t.toFixed(2);
+    }
+  } catch (e) {
+    notice(`Animation failed: ${e.message ?? e}`, true);
+  } finally {
+    page.animating = false;
+    $('animate').textContent = 'Animate';
+  }
+}
+
+/** The drawing's share-link text follows every change of the drawing. */
+async function drawingChanged() {
+  const mask = page.sketch.hasHole ? page.sketch.mask : null;
+  page.state.img = await encodeDrawing(page.sketch.grey, mask);
+  updateLink();
+}
+
+/** Copies the first result image into the drawing (grey levels). */
+function useResult() {
+  if (!page.pixels) return;
+  page.sketch.set(Uint8Array.from(page.pixels.subarray(0, PIXELS), quantize));
+}
+
+/** Loads a picture from a file into the drawing: scaled to 28x28, grey, white digit on black. */
+async function openImage(file) {
+  const bitmap = await createImageBitmap(file);
+  const canvas = document.createElement('canvas');
+  canvas.width = canvas.height = 28;
+  const ctx = canvas.getContext('2d');
+  ctx.drawImage(bitmap, 0, 0, 28, 28);
+  const rgba = ctx.getImageData(0, 0, 28, 28).data;
+  const grey = Uint8Array.from({ length: PIXELS }, (_, i) => {
+    const luma = (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 3 / 255;
+    return Math.round(luma * 15);
+  });
+  // Dark digits on a light page become light on dark, as the model knows them.
+  const mean = grey.reduce((a, b) => a + b, 0) / PIXELS;
+  page.sketch.set(mean > 7.5 ? grey.map((g) => 15 - g) : grey);
+}
+
+/** Switching mode: pick the tool it needs and give the drawing a starting point. */
+function modeChanged() {
+  readControls();
+  const s = page.state;
+  const tool = { inpaint: 'hide', stroke: 'ink', denoise: 'ink' }[s.mode];
+  if (tool) {
+    setTool(tool);
+    const empty = !page.sketch.grey.some((g) => g > 0);
+    if (s.mode === 'stroke' && page.sketch.hasHole) page.sketch.set(page.sketch.grey);
+    if (s.mode !== 'stroke' && empty) useResult();
+  }
+  writeControls();
+  updateLink();
+}
+
+function setTool(tool) {
+  page.sketch.tool = tool;
+  for (const radio of document.querySelectorAll('input[name=tool]')) radio.checked = radio.value === tool;
 }
 
 async function compare() {
@@ -218,7 +369,32 @@ function wireControls() {
     clearTimeout(timer);
     timer = setTimeout(generate, 120);
   };
-  for (const id of ['seed', 'steps', 'label', 'count', 'model']) $(id).addEventListener('input', live);
+  for (const id of ['seed', 'steps', 'label', 'count', 'model', 'seed-b', 't']) $(id).addEventListener('input', live);
+  for (const name of ['strength', 'noise']) {
+    $(name).addEventListener('input', () => {
+      page.state[name] = fromSlider(name);
+      $(`${name}-out`).textContent = page.state[name];
+      updateLink();
+      live();
+    });
+  }
+  $('t').addEventListener('input', () => ($('t-out').textContent = Number($('t').value).toFixed(2)));
+  for (const radio of document.querySelectorAll('input[name=mode]')) radio.addEventListener('change', modeChanged);
+  for (const radio of document.querySelectorAll('input[name=tool]')) radio.addEventListener('change', () => setTool(radio.value));
+  $('brush').addEventListener('input', () => (page.sketch.radius = Number($('brush').value)));
+  $('undo').addEventListener('click', () => page.sketch.undo());
+  $('clear').addEventListener('click', () => page.sketch.clear());
+  $('use-result').addEventListener('click', useResult);
+  $('open-image').addEventListener('change', (e) => e.target.files[0] && openImage(e.target.files[0]).catch((err) => notice(`Could not open the image: ${err.message ?? err}`, true)));
+  page.sketch.addEventListener('change', () => {
+    drawingChanged().catch((e) => notice(`Could not encode the drawing: ${e.message ?? e}`, true));
+    live();
+  });
+  $('dice-b').addEventListener('click', () => {
+    $('seed-b').value = randomSeed();
+    generate();
+  });
+  $('animate').addEventListener('click', animate);
   $('backend').addEventListener('change', async () => {
     readControls();
     page.backend = await chooseBackend(page.state.backend);
@@ -239,6 +415,20 @@ async function main() {
   const { state, notes } = parseState(location.search);
   page.state = state;
   for (const note of notes) notice(`Link: ${note}`);
+  page.sketch = new Sketch($('sketch'));
+  window.cm.drawing = () => ({ values: Array.from(page.sketch.values()), mask: Array.from(page.sketch.mask) });
+  setTool({ inpaint: 'hide' }[state.mode] ?? 'ink');
+  if (state.img) {
+    try {
+      const { grey, mask } = await decodeDrawing(state.img);
+      page.sketch.grey.set(grey);
+      if (mask) page.sketch.mask.set(mask);
+      page.sketch.render();
+    } catch (e) {
+      notice(`Link: the drawing could not be read (${e.message}); starting from an empty drawing.`);
+      state.img = null;
+    }
+  }
   writeControls();
   wireControls();
   await init();
@@ -253,6 +443,16 @@ async function main() {
   }
   showBadge();
   window.cm.ready = true;
+  if (['inpaint', 'denoise'].includes(state.mode) && !state.img) {
+    // A link to an edit without a drawing: start from the seed's first digit.
+    try {
+      const gen = await generator(state.model);
+      const first = await gen.generate({ seed: state.seed, steps: state.steps, label: state.label ?? undefined, count: 1 });
+      page.sketch.set(Uint8Array.from(first, quantize));
+    } catch (e) {
+      notice(`Could not make a starting digit: ${e.message ?? e}`, true);
+    }
+  }
   await generate();
 }
 

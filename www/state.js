@@ -6,6 +6,10 @@ export const MAX_COUNT = 64;
 export const MAX_SEED = 2 ** 53 - 1;
 export const MODELS = ['cd', 'ct'];
 export const BACKENDS = ['auto', 'webgpu', 'cpu'];
+// 'generate', or one of the zero-shot edits (the names of the wasm API's `edit` modes).
+export const MODES = ['generate', 'inpaint', 'stroke', 'denoise', 'interpolate'];
+// Starting levels of the stroke-guided (strength) and denoising (noise) sliders.
+export const LEVEL_RANGE = Object.freeze({ strength: [0.1, 80], noise: [0.01, 80] });
 
 export const DEFAULTS = Object.freeze({
   model: 'cd',
@@ -15,6 +19,12 @@ export const DEFAULTS = Object.freeze({
   label: null, // null: any digit
   count: 16,
   backend: 'auto',
+  mode: 'generate',
+  seedB: 7, // interpolation: the second seed
+  t: 0.5, // interpolation: position between the seeds
+  strength: 4, // stroke-guided: the level the drawing is noised to
+  noise: 0.5, // denoising: the level of the noise added to the digit
+  img: null, // the drawing (codec.js text), for the edit modes
 });
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
@@ -45,7 +55,29 @@ export function parseState(search) {
     if (options.includes(raw)) state[name] = raw;
     else notes.push(`${name}=${JSON.stringify(raw)} is not one of ${options.join(', ')}; using ${DEFAULTS[name]}.`);
   };
+  const real = (name, lo, hi) => {
+    if (!params.has(name)) return;
+    const raw = params.get(name);
+    const value = Number(raw);
+    if (raw.trim() === '' || !Number.isFinite(value)) {
+      notes.push(`${name}=${JSON.stringify(raw)} is not a number; using ${DEFAULTS[name]}.`);
+      return;
+    }
+    const clamped = clamp(value, lo, hi);
+    if (clamped !== value) notes.push(`${name}=${raw} is outside ${lo}-${hi}; using ${clamped}.`);
+    state[name] = clamped;
+  };
   choice('model', MODELS);
+  choice('mode', MODES);
+  integer('seedB', 0, MAX_SEED);
+  real('t', 0, 1);
+  real('strength', ...LEVEL_RANGE.strength);
+  real('noise', ...LEVEL_RANGE.noise);
+  if (params.has('img')) {
+    const raw = params.get('img');
+    if (/^[A-Za-z0-9_-]{1,4000}$/.test(raw)) state.img = raw;
+    else notes.push('img is not a drawing this page wrote; starting from an empty drawing.');
+  }
   choice('backend', BACKENDS);
   integer('seed', 0, MAX_SEED);
   integer('steps', 1, MAX_STEPS);
@@ -82,6 +114,14 @@ export function formatState(state) {
   params.set('label', state.label === null ? 'any' : String(state.label));
   params.set('count', String(state.count));
   if (state.backend !== 'auto') params.set('backend', state.backend);
+  if (state.mode !== 'generate') params.set('mode', state.mode);
+  if (state.mode === 'interpolate') {
+    params.set('seedB', String(state.seedB));
+    params.set('t', String(state.t));
+  }
+  if (state.mode === 'stroke') params.set('strength', String(state.strength));
+  if (state.mode === 'denoise') params.set('noise', String(state.noise));
+  if (['inpaint', 'stroke', 'denoise'].includes(state.mode) && state.img) params.set('img', state.img);
   return `?${params.toString()}`;
 }
 

@@ -2,6 +2,7 @@
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import { DEFAULTS, formatState, parseState } from '../../www/state.js';
+import { PIXELS, decodeDrawing, dequantize, encodeDrawing, quantize } from '../../www/codec.js';
 
 test('a formatted state parses back to itself', () => {
   for (const state of [
@@ -36,4 +37,48 @@ test('explicit levels set the step count', () => {
   assert.deepEqual(state.levels, [20, 3, 0.4]);
   assert.equal(state.steps, 4);
   assert.deepEqual(parseState('?levels=').state.levels, []);
+});
+
+test('each edit mode keeps its own settings and the drawing in the link', () => {
+  for (const state of [
+    { ...DEFAULTS, mode: 'inpaint', img: 'abc_-9' },
+    { ...DEFAULTS, mode: 'stroke', strength: 2.5, img: 'xyz', label: 1 },
+    { ...DEFAULTS, mode: 'denoise', noise: 0.3, img: 'q' },
+    { ...DEFAULTS, mode: 'interpolate', seedB: 123, t: 0.25 },
+  ]) {
+    const { state: parsed, notes } = parseState(formatState(state));
+    assert.deepEqual(parsed, state);
+    assert.deepEqual(notes, []);
+  }
+  const { state, notes } = parseState('?mode=paint&t=2&strength=-1&noise=x&seedB=1.5&img=%%%');
+  assert.equal(state.mode, 'generate');
+  assert.equal(state.t, 1);
+  assert.equal(state.strength, 0.1);
+  assert.equal(state.noise, DEFAULTS.noise);
+  assert.equal(state.seedB, DEFAULTS.seedB);
+  assert.equal(state.img, null);
+  assert.equal(notes.length, 6, notes.join('\n'));
+});
+
+test('a drawing and its mask survive the link encoding exactly, and stay short', async () => {
+  const grey = new Uint8Array(PIXELS);
+  const mask = new Uint8Array(PIXELS).fill(1);
+  for (let row = 4; row < 24; row++) grey[row * 28 + 13] = 15; // a "1"
+  for (let row = 4; row < 24; row++) grey[row * 28 + 14] = 7;
+  for (let i = 0; i < 300; i++) mask[i] = 0;
+  const text = await encodeDrawing(grey, mask);
+  assert.match(text, /^[A-Za-z0-9_-]+$/);
+  assert.ok(text.length < 120, `${text.length} characters`);
+  const back = await decodeDrawing(text);
+  assert.deepEqual(back.grey, grey);
+  assert.deepEqual(back.mask, mask);
+  const plain = await decodeDrawing(await encodeDrawing(grey));
+  assert.equal(plain.mask, null);
+  const noisy = Uint8Array.from({ length: PIXELS }, (_, i) => (i * 7919) % 16);
+  assert.ok((await encodeDrawing(noisy, mask)).length < 700);
+  await assert.rejects(decodeDrawing('AAAA'));
+  await assert.rejects(decodeDrawing('not base64!'));
+  assert.equal(quantize(dequantize(9)), 9);
+  assert.equal(quantize(-1), 0);
+  assert.equal(quantize(1), 15);
 });
