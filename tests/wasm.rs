@@ -62,6 +62,7 @@ fn floats(value: JsValue) -> Vec<f32> {
 #[wasm_bindgen_test]
 async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds() {
     let generator = Generator::random(3.0, JsValue::UNDEFINED, Some("cpu".into())).await.unwrap();
+    let generator = &generator;
     let run = |json: String| async move { JsFuture::from(generator.edit(options(&json), None)).await.map(floats) };
     // Inpainting: the top half known (a bar), the bottom half filled in, for 2 images.
     let known: Vec<f32> = (0..784).map(|i| if i % 28 == 14 { 1.0 } else { -1.0 }).collect();
@@ -75,7 +76,7 @@ async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds(
         }
     }
     // Interpolation: its ends are the two seeds' own images.
-    let plain = |seed: u32| async move {
+    let plain = move |seed: u32| async move {
         floats(JsFuture::from(generator.generate(options(&format!(r#"{{"seed": {seed}, "steps": 2, "label": 3}}"#)), None)).await.unwrap())
     };
     let morph = run(r#"{"mode": "interpolate", "seed": 8, "seedB": 9, "t": [0, 0.5, 1], "steps": 2, "label": 3}"#.into()).await.unwrap();
