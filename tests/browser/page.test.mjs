@@ -138,3 +138,20 @@ test('without WebGPU the page falls back to the CPU, also when WebGPU was asked 
     await other.close();
   }
 });
+
+test('live mode regenerates as a control moves, and the link follows', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=cpu`);
+  await generations(page);
+  await page.check('#live');
+  const before = await page.evaluate(() => window.cm.done);
+  await page.fill('#seed', '1234');
+  await page.dispatchEvent('#seed', 'input');
+  const cm = await generations(page, before + 1);
+  assert.match(await page.getAttribute('#share', 'href'), /seed=1234/);
+  await page.fill('#steps', '3');
+  await page.dispatchEvent('#steps', 'input');
+  const after = await generations(page, cm.done + 1);
+  assert.equal(after.steps.length, 3);
+  assert.equal(await page.textContent('#steps-out'), '3');
+  assert.deepEqual(errors, []);
+});

@@ -40,3 +40,26 @@ for (const name of ['cd', 'ct']) {
     }
   });
 }
+
+test('shipped cd weights: a scribble drawn in the page becomes a digit-like image', { skip: !shipped.includes('cd') && 'no cd weights shipped' }, async () => {
+  const env = await launch();
+  try {
+    const { page, errors } = await openPage(env.browser, `${env.url}?model=cd&mode=stroke&strength=2&seed=1&steps=2&count=4&backend=cpu`);
+    await generations(page);
+    await page.click('#clear');
+    const box = await page.locator('#sketch').boundingBox();
+    await page.mouse.move(box.x + box.width / 2, box.y + box.height * 0.18);
+    await page.mouse.down();
+    await page.mouse.move(box.x + box.width * 0.46, box.y + box.height * 0.82, { steps: 12 });
+    await page.mouse.up();
+    const done = await page.evaluate(() => window.cm.done);
+    await page.click('#generate');
+    const cm = await generations(page, done + 1);
+    assert.equal(cm.mode, 'stroke');
+    const stats = digitStats(cm.pixels);
+    assert.ok(stats.dark > 0.6 && stats.bright > 0.03 && stats.roughness < 0.35, JSON.stringify(stats));
+    assert.deepEqual(errors, []);
+  } finally {
+    await env.close();
+  }
+});
