@@ -127,7 +127,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     let out = cm(&[
         "eval", "--teacher", &teacher, "--cd", &format!("{w}/cd.json"), "--ct", &format!("{w}/ct.json"),
         "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40", "--batch", "20",
-        "--steps", "1,2", "--skip-teacher", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
+        "--steps", "1,2", "--only", "cd,ct", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
     ]);
     let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
     assert_eq!(rows.as_array().unwrap().len(), 4, "{out}");
@@ -135,6 +135,15 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert!(readme.contains("| cd | consistency | 2 |") && !readme.contains("old"), "{readme}");
     assert!(readme.contains("![cd, 2 steps](weights/grid-cd-2step.png)"), "{readme}");
     assert!(Path::new(&format!("{w}/grid-ct-1step.png")).is_file());
+    // Evaluating one model again keeps the other's rows (from its manifest) in the table.
+    cm(&[
+        "eval", "--teacher", &teacher, "--cd", &format!("{w}/cd.json"), "--ct", &format!("{w}/ct.json"),
+        "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40", "--batch", "20",
+        "--steps", "1", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", dir.join("README.md").to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    let models: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
+    assert_eq!(models, ["cd", "ct", "ct"]);
     std::fs::remove_dir_all(dir).ok();
 }
 

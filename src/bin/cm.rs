@@ -330,9 +330,11 @@ struct EvalArgs {
     /// README whose results table (between its markers) is replaced.
     #[arg(long, default_value = "README.md")]
     readme: PathBuf,
-    /// Skip the teacher's slow settings (35 NFE and the sweep).
-    #[arg(long)]
-    skip_teacher: bool,
+    /// Evaluate only these models (comma-separated: teacher, cd, ct); the others' rows come from
+    /// the metrics their manifests hold from an earlier eval. The table always lists every model
+    /// with metrics, so models can be evaluated in separate (even parallel) runs.
+    #[arg(long, value_delimiter = ',')]
+    only: Vec<String>,
 }
 
 fn storage(half: bool) -> consistency_models::weights::Storage {
@@ -516,15 +518,17 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     let data = load_data(&args.data, None)?;
     eprintln!("reference statistics of {} real digits", data.len());
     let reference = Reference::new(&classifier, &data, &device);
-    let mut rows: Vec<Row> = Vec::new();
-    let mut grids: Vec<(String, String)> = Vec::new();
     let real = data.split_every(2);
     {
         let a = consistency_models::train::classifier::analyse(&classifier, &real.0.take(args.samples).images, &device);
         let b = consistency_models::train::classifier::analyse(&classifier, &real.1.take(args.samples).images, &device);
         eprintln!("FD of {} real digits against {} others: {:.3}", args.samples, args.samples, consistency_models::train::frechet::frechet_distance_of(&a.features, &b.features));
     }
-    for (name, path) in [("teacher", &args.teacher), ("cd", &args.cd), ("ct", &args.ct)] {
+    let models = [("teacher", &args.teacher), ("cd", &args.cd), ("ct", &args.ct)];
+    for (name, path) in models {
+        if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
+            continue;
+        }
         let mut model = match Model::load(path, &device) {
             Ok(m) => m,
             Err(e) => {
@@ -537,8 +541,6 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
                 tune_levels(&mut model, &args.steps, args, &classifier, &reference, &device);
             }
             args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k))).collect()
-        } else if args.skip_teacher {
-            continue;
         } else {
             eval::teacher_settings(&model)
         };
@@ -548,11 +550,20 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
             eprintln!("{name} {:?} {} NFE: FD {:.3}, confidence {:.3}, {:.1} ms/sample", method, row.nfe, row.fd, row.confidence, row.ms_per_sample);
             model_rows.push(row);
         }
-        grids.extend(write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), &device)?);
+        write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), &device)?;
         model.manifest.metrics = serde_json::to_value(&model_rows).expect("rows serialise");
         let manifest_text = model.manifest.to_json();
         consistency_models::weights::write_atomic(path, manifest_text.as_bytes()).map_err(|e| e.to_string())?;
+    }
+    // The table of every model whose manifest holds metrics (just written or from earlier runs).
+    let mut rows: Vec<Row> = Vec::new();
+    let mut grids: Vec<(String, String)> = Vec::new();
+    for (name, path) in models {
+        let Ok(text) = std::fs::read_to_string(path) else { continue };
+        let manifest = Manifest::from_json(&text).map_err(|e| e.to_string())?;
+        let Ok(model_rows) = serde_json::from_value::<Vec<Row>>(manifest.metrics.clone()) else { continue };
         rows.extend(model_rows);
+        grids.extend(grid_settings(name, manifest.kind.method()).into_iter().map(|(caption, file, _)| (caption, file)));
     }
     let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
     consistency_models::weights::write_atomic(&args.out, json.as_bytes()).map_err(|e| e.to_string())?;
@@ -615,26 +626,25 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
 
 /// Writes `<dir>/grid-<name>-<setting>.png`: 40 conditional samples (digits 0-9 down the
 /// columns, four rows) per sampler setting the README shows. Returns (caption, file name) pairs.
-fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) -> Result<Vec<(String, String)>, String> {
-    let settings: Vec<(String, String, Vec<f64>)> = match model.method() {
-        Method::Consistency => [1, 2]
-            .iter()
-            .map(|&k| (format!("{name}, {k} step{}", if k > 1 { "s" } else { "" }), format!("{k}step"), model.levels_for_steps(k)))
-            .collect(),
-        _ => vec![(format!("{name}, Heun 35 NFE"), "heun35".into(), model.levels_for_steps(18))],
-    };
+/// The sample grids of a model: (caption, file name, steps).
+fn grid_settings(name: &str, method: Method) -> Vec<(String, String, usize)> {
+    match method {
+        Method::Consistency => [1, 2].iter().map(|&k| (format!("{name}, {k} step{}", if k > 1 { "s" } else { "" }), format!("grid-{name}-{k}step.png"), k)).collect(),
+        _ => vec![(format!("{name}, Heun 35 NFE"), format!("grid-{name}-heun35.png"), 18)],
+    }
+}
+
+/// Writes the sample grids of [`grid_settings`] next to the model: seed 0, 4 rows of digits 0-9.
+fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) -> Result<(), String> {
     let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
-    let mut out = Vec::new();
-    for (caption, tag, levels) in settings {
+    for (_, file, steps) in grid_settings(name, model.method()) {
         let denoiser = model.denoiser();
         let request = SampleRequest { seed: 0, first_image: 0, labels: labels.clone(), blend: None };
-        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, device).map_err(|e| e.to_string())?;
+        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps), device).map_err(|e| e.to_string())?;
         let pixels = sample(sampler, &mut |_| {}).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
-        let file = format!("grid-{name}-{tag}.png");
         write_grid(&dir.join(&file), &pixels, 10)?;
-        out.push((caption, file));
     }
-    Ok(out)
+    Ok(())
 }
 
 fn run(cli: Cli) -> Result<(), String> {
