@@ -130,7 +130,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
         "--steps", "1,2", "--only", "cd,ct", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
     ]);
     let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
-    assert_eq!(rows.as_array().unwrap().len(), 4, "{out}");
+    assert_eq!(rows.as_array().unwrap().len(), 5, "{out}");
     let readme = std::fs::read_to_string(&readme).unwrap();
     assert!(readme.contains("| cd | consistency | 2 |") && !readme.contains("old"), "{readme}");
     assert!(readme.contains("![cd, 2 steps](weights/grid-cd-2step.png)"), "{readme}");
@@ -143,7 +143,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     ]);
     let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
     let models: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["cd", "ct", "ct"]);
+    assert_eq!(models, ["real digits", "cd", "ct", "ct"]);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -518,12 +518,8 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     let data = load_data(&args.data, None)?;
     eprintln!("reference statistics of {} real digits", data.len());
     let reference = Reference::new(&classifier, &data, &device);
-    let real = data.split_every(2);
-    {
-        let a = consistency_models::train::classifier::analyse(&classifier, &real.0.take(args.samples).images, &device);
-        let b = consistency_models::train::classifier::analyse(&classifier, &real.1.take(args.samples).images, &device);
-        eprintln!("FD of {} real digits against {} others: {:.3}", args.samples, args.samples, consistency_models::train::frechet::frechet_distance_of(&a.features, &b.features));
-    }
+    let real = eval::real_row(&classifier, &reference, args.samples, &device);
+    eprintln!("{} held-out real digits: FD {:.3}, confidence {:.3}", real.samples, real.fd, real.confidence);
     let models = [("teacher", &args.teacher), ("cd", &args.cd), ("ct", &args.ct)];
     for (name, path) in models {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
@@ -556,7 +552,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         consistency_models::weights::write_atomic(path, manifest_text.as_bytes()).map_err(|e| e.to_string())?;
     }
     // The table of every model whose manifest holds metrics (just written or from earlier runs).
-    let mut rows: Vec<Row> = Vec::new();
+    let mut rows: Vec<Row> = vec![real];
     let mut grids: Vec<(String, String)> = Vec::new();
     for (name, path) in models {
         let Ok(text) = std::fs::read_to_string(path) else { continue };
