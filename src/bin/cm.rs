@@ -399,7 +399,7 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;
     eprintln!("run {} at step {} of {}", args.run.display(), state.step, state.settings.steps);
     if let (Some(name), true) = (&args.export, state.step >= state.settings.steps) {
-        let path = trainer::export(&args.run, &args.out, name, storage(args.half)).map_err(|e| e.to_string())?;
+        let path = trainer::export(&args.run, &args.out, name, storage(args.half), &command_line()).map_err(|e| e.to_string())?;
         eprintln!("exported {}", path.display());
     }
     Ok(())
@@ -670,7 +670,7 @@ fn run(cli: Cli) -> Result<(), String> {
             train_command(&train, ct_objective(ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting), None)
         }
         Command::Export { run, name, out, half } => {
-            let path = trainer::export(&run, &out, &name, storage(half)).map_err(|e| e.to_string())?;
+            let path = trainer::export(&run, &out, &name, storage(half), &command_line()).map_err(|e| e.to_string())?;
             eprintln!("exported {}", path.display());
             Ok(())
         }

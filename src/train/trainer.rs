@@ -353,13 +353,18 @@ pub fn model_kind(objective: &Objective) -> ModelKind {
 }
 
 /// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json`, with the commands that made them.
-pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage) -> Result<PathBuf, TrainError> {
+/// `exported_by`: the command that asked for the export (recorded in the manifest after the run's
+/// own commands, so the manifest says exactly how its weights came to be).
+pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, exported_by: &str) -> Result<PathBuf, TrainError> {
     let dir = checkpoint::latest(run).ok_or_else(|| TrainError::Settings(format!("no checkpoint in {}", run.display())))?;
     let (state, t) = load_checkpoint(&dir, &Device::flex().autodiff())?;
     let s = &state.settings;
     let mut manifest = Manifest::new(model_kind(&s.objective), &s.network, s.sigma);
     manifest.storage = storage;
     manifest.training.command = state.commands.join(" && ");
+    if !state.commands.iter().any(|c| c == exported_by) {
+        manifest.training.command = format!("{} && {exported_by}", manifest.training.command);
+    }
     manifest.training.data_sha256 = s.data_sha256.clone();
     manifest.training.steps = state.step;
     let extra = &mut manifest.training.extra;
