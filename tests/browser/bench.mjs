@@ -1,4 +1,4 @@
-// Browser benchmark (not a test): node tests/browser/bench.mjs [--weights DIR]
+// Browser benchmark (not a test): node tests/browser/bench.mjs [--weights DIR] [--backends cpu,webgpu]
 // Reports, in headless Chromium: time from navigation to the first image; warm time of one network
 // evaluation for a batch of 16 on each backend; the consistency model at 1 step against the
 // diffusion teacher at 35 NFE. Uses the shipped weights (or --weights DIR).
@@ -11,7 +11,7 @@ try {
   const { page } = await openPage(env.browser, `${env.url}?backend=cpu&steps=1&count=16`);
   const cm = await generations(page);
   results.first_image_ms = Math.round(cm.firstImageMs);
-  for (const backend of ['cpu', 'webgpu']) {
+  for (const backend of (arg('--backends') ?? 'cpu,webgpu').split(',')) {
     results[backend] = await page.evaluate(async (backend) => {
       const { Generator } = await import('/pkg/consistency_models.js');
       const index = await (await fetch('/weights/index.json')).json();
