@@ -88,6 +88,37 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     let manifest = std::fs::read_to_string(format!("{w}/cd.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill") && manifest.contains("\"storage\": \"f16\""));
 
+    // A run can start from existing weights of the same network (--init): with a negligible
+    // learning rate its export samples exactly like the weights it started from.
+    let init_run = run("cd-init");
+    let cd_args = |run: &str, lr: &'static str| -> Vec<String> {
+        [
+            "distill", "--run", run, "--data", d, "--teacher", &teacher, "--steps", "2", "--export", "cd-init", "--out", w, "--limit", "200",
+            "--batch", "8", "--channels", "4", "--mult", "1,2", "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", lr,
+            "--warmup", "0", "--levels", "10", "--half",
+        ]
+        .iter()
+        .map(|s| s.to_string())
+        .collect()
+    };
+    let mut args = cd_args(&init_run, "1e-12");
+    args.extend(["--init".to_string(), format!("{w}/cd.json")]);
+    cm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let manifest = std::fs::read_to_string(format!("{w}/cd-init.json")).unwrap();
+    let cd_sha = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(format!("{w}/cd.json")).unwrap()).unwrap()["sha256"].clone();
+    assert!(manifest.contains(&format!("\"sha256\": {cd_sha}")) && manifest.contains("\"init\""), "{manifest}");
+    let grid = |model: &str| {
+        let path = dir.join(format!("grid-{model}.png"));
+        let out = dir.join(format!("samples-{model}"));
+        cm(&["sample", "--model", &format!("{w}/{model}.json"), "--count", "4", "--out", out.to_str().unwrap(), "--grid", path.to_str().unwrap()]);
+        std::fs::read(path).unwrap()
+    };
+    assert_eq!(grid("cd"), grid("cd-init"), "a run that barely moved from --init samples differently from its start");
+    let (ct_init_run, init) = (run("ct-init"), format!("{w}/cd.json"));
+    let mut wrong = with_tiny(&["ct", "--run", &ct_init_run, "--data", d, "--steps", "2"]);
+    wrong.extend(["--init", &init]);
+    assert!(cm_fails(&wrong).contains("differs from this run's"));
+
     // Consistency training with the iCT options.
     let ct_run = run("ct");
     cm(&with_tiny(&["ct", "--ict", "--run", &ct_run, "--data", d, "--steps", "40", "--log-every", "5", "--export", "ct", "--out", w]));

@@ -22,7 +22,7 @@ use consistency_models::train::eval::{self, Reference, Row};
 use consistency_models::train::images::{write_grid, write_gray_png};
 use consistency_models::train::losses::Metric;
 use consistency_models::train::objectives::{Curriculum, LevelSampling, Objective, Weighting};
-use consistency_models::train::trainer::{self, Invocation, RunSettings};
+use consistency_models::train::trainer::{self, InitWeights, Invocation, RunSettings};
 use consistency_models::train::{load_classifier, save_classifier};
 use consistency_models::weights::{Manifest, Model, ModelKind};
 use consistency_models::{SigmaConfig, UNCONDITIONAL, UNetConfig};
@@ -234,6 +234,11 @@ struct TrainArgs {
     /// Log the mean loss every N steps.
     #[arg(long, default_value_t = 10)]
     log_every: u64,
+    /// Start from these weights (the manifest of a model with the same network, e.g. a CT model to
+    /// distil further) instead of a random initialisation: model, target and EMA all begin there.
+    /// Recorded, with its hash, in the run's settings and the exported manifest.
+    #[arg(long)]
+    init: Option<PathBuf>,
     /// When the run reaches its last step, export its weights under this name.
     #[arg(long)]
     export: Option<String>,
@@ -371,6 +376,19 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
     if args.batch == 0 || args.log_every == 0 {
         return Err("--batch and --log-every must be positive".into());
     }
+    let init = match (&args.init, args.resume) {
+        (Some(path), false) => {
+            let model = Model::load(path, &Device::flex()).map_err(|e| format!("--init {}: {e}", path.display()))?;
+            let theirs = model.manifest.network.clone();
+            let ours = serde_json::to_value(&network).map_err(|e| e.to_string())?;
+            if theirs != ours {
+                return Err(format!("--init {}: its network {theirs} differs from this run's {ours}", path.display()));
+            }
+            Some((InitWeights { manifest: path.display().to_string(), sha256: model.manifest.sha256.clone() }, model.net))
+        }
+        (Some(_), true) => return Err("--init starts a new run; a resumed run already has its weights".into()),
+        (None, _) => None,
+    };
     let settings = RunSettings {
         objective,
         network,
@@ -387,6 +405,7 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
         checkpoint_minutes: args.checkpoint_minutes,
         sample_every: args.sample_every,
         log_every: args.log_every,
+        init: init.as_ref().map(|(info, _)| info.clone()),
     };
     let invocation = Invocation {
         run_dir: args.run.clone(),
@@ -394,6 +413,7 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
         resume: args.resume,
         max_steps_now: args.max_steps_now,
         show_progress: !args.quiet,
+        init: init.map(|(_, net)| net),
     };
     eprintln!("training on {} digits from {} (sha256 {:.12})", data.len(), data.source, data.sha256);
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;

@@ -46,6 +46,16 @@ pub struct RunSettings {
     pub checkpoint_minutes: f64,
     pub sample_every: u64,
     pub log_every: u64,
+    /// The weights the run started from, when not a random initialisation (`--init`).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub init: Option<InitWeights>,
+}
+
+/// A run's starting weights: the manifest they came from and its weights' hash.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct InitWeights {
+    pub manifest: String,
+    pub sha256: String,
 }
 
 /// What the checkpoint's `state.json` holds.
@@ -149,12 +159,15 @@ fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
     settings.lr * ((k + 1) as f64 / settings.warmup.max(1) as f64).min(1.0)
 }
 
-fn new_training(settings: &RunSettings, ad: &Device) -> Training {
+fn new_training(settings: &RunSettings, ad: &Device, init: Option<&UNet>) -> Result<Training, TrainError> {
     ad.seed(settings.seed);
-    let model = settings.network.init(ad);
+    let mut model = settings.network.init(ad);
+    if let Some(net) = init {
+        model = load_into(model, module_bytes(net.clone())).map_err(|e| TrainError::Settings(format!("--init: {e}")))?;
+    }
     let ema = model.valid();
     let target = settings.objective.has_target(0, settings.steps).then(|| model.valid());
-    Training { model, optim: AdamConfig::new().with_epsilon(1e-8).init(), ema, target }
+    Ok(Training { model, optim: AdamConfig::new().with_epsilon(1e-8).init(), ema, target })
 }
 
 fn save_checkpoint(run: &Path, state: &RunState, t: &Training) -> Result<(), TrainError> {
@@ -200,6 +213,8 @@ pub struct Invocation {
     /// Stop after this many steps of this invocation (tests, timed bursts); the run stays resumable.
     pub max_steps_now: Option<u64>,
     pub show_progress: bool,
+    /// The network a new run starts from (`RunSettings::init` records where it came from).
+    pub init: Option<UNet>,
 }
 
 /// Loss of each logged interval, as written to `log.jsonl`.
@@ -240,7 +255,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
         }
         (false, None) => {
             let state = RunState { settings: settings.clone(), step: 0, commands: vec![inv.command.clone()], elapsed_secs: 0.0, last_loss: None };
-            (state, new_training(&settings, &ad))
+            (state, new_training(&settings, &ad, inv.init.as_ref())?)
         }
     };
     let settings = state.settings.clone();
