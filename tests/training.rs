@@ -90,22 +90,14 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
 
     // A run can start from existing weights of the same network (--init): with a negligible
     // learning rate its export samples exactly like the weights it started from.
-    let init_run = run("cd-init");
-    let cd_args = |run: &str, lr: &'static str| -> Vec<String> {
-        [
-            "distill", "--run", run, "--data", d, "--teacher", &teacher, "--steps", "2", "--export", "cd-init", "--out", w, "--limit", "200",
-            "--batch", "8", "--channels", "4", "--mult", "1,2", "--norm-groups", "4", "--sample-every", "0", "--quiet", "--lr", lr,
-            "--warmup", "0", "--levels", "10", "--half",
-        ]
-        .iter()
-        .map(|s| s.to_string())
-        .collect()
-    };
-    let mut args = cd_args(&init_run, "1e-12");
-    args.extend(["--init".to_string(), format!("{w}/cd.json")]);
-    cm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+    let (init_run, init) = (run("cd-init"), format!("{w}/cd.json"));
+    cm(&[
+        "distill", "--run", &init_run, "--init", &init, "--data", d, "--teacher", &teacher, "--steps", "2", "--export", "cd-init", "--out", w,
+        "--limit", "200", "--batch", "8", "--channels", "4", "--mult", "1,2", "--norm-groups", "4", "--sample-every", "0", "--quiet",
+        "--lr", "1e-12", "--warmup", "0", "--levels", "10", "--half",
+    ]);
     let manifest = std::fs::read_to_string(format!("{w}/cd-init.json")).unwrap();
-    let cd_sha = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(format!("{w}/cd.json")).unwrap()).unwrap()["sha256"].clone();
+    let cd_sha = serde_json::from_str::<serde_json::Value>(&std::fs::read_to_string(&init).unwrap()).unwrap()["sha256"].clone();
     assert!(manifest.contains(&format!("\"sha256\": {cd_sha}")) && manifest.contains("\"init\""), "{manifest}");
     let grid = |model: &str| {
         let path = dir.join(format!("grid-{model}.png"));
@@ -114,7 +106,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
         std::fs::read(path).unwrap()
     };
     assert_eq!(grid("cd"), grid("cd-init"), "a run that barely moved from --init samples differently from its start");
-    let (ct_init_run, init) = (run("ct-init"), format!("{w}/cd.json"));
+    let ct_init_run = run("ct-init");
     let mut wrong = with_tiny(&["ct", "--run", &ct_init_run, "--data", d, "--steps", "2"]);
     wrong.extend(["--init", &init]);
     assert!(cm_fails(&wrong).contains("differs from this run's"));

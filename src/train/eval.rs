@@ -40,7 +40,8 @@ pub struct Reference {
     pub mean: Vec<f64>,
     pub cov: Vec<Vec<f64>>,
     pub train: Dataset,
-    /// Every 10th digit, spread over all classes: the `real digits` row of the table.
+    /// About one digit in ten, spread over all classes (`Dataset::split_every`): the `real digits`
+    /// row of the table and the near-copy threshold.
     pub held_out: Dataset,
     /// The 1st percentile of held-out digits' distance to their nearest training digit.
     pub copy_threshold: f64,
@@ -109,12 +110,6 @@ pub fn evaluate(
     device: &Device,
 ) -> Row {
     let (pixels, ms) = generate(model, method, levels, n, batch, seed, device);
-    let analysis = analyse(classifier, &pixels, device);
-    let mut share = vec![0.0; 10];
-    for &c in &analysis.predicted {
-        share[c] += 1.0 / n as f64;
-    }
-    let near = nearest_distances(&pixels, &reference.train);
     let nfe = match method {
         Method::Heun => 2 * levels.len() - 1,
         _ => levels.len(),
@@ -124,22 +119,24 @@ pub fn evaluate(
         sampler: format!("{method:?}").to_lowercase(),
         nfe,
         levels: levels.to_vec(),
-        fd: reference.fd(&analysis),
-        confidence: analysis.confidence.iter().sum::<f64>() / n as f64,
-        class_share: share,
-        near_copies: near.iter().filter(|&&d| d < reference.copy_threshold).count() as f64 / n as f64,
         ms_per_sample: ms,
-        samples: n,
         batch,
+        ..measure(&pixels, classifier, reference, device)
     }
 }
 
 /// The table's floor: held-out real digits measured like samples (their FD against the reference
 /// is the sample-size bias at this count; near-copies about 1% by the threshold's definition).
 pub fn real_row(classifier: &Classifier, reference: &Reference, n: usize, device: &Device) -> Row {
-    let set = &reference.held_out;
-    let n = n.min(set.len());
-    let pixels = &set.images[..n * PIXELS];
+    let n = n.min(reference.held_out.len());
+    let pixels = &reference.held_out.images[..n * PIXELS];
+    Row { model: "real digits".into(), sampler: "held out".into(), ..measure(pixels, classifier, reference, device) }
+}
+
+/// What the table says of a set of images: FD, mean confidence, class shares and near-copies
+/// (the caller names the row, its sampler, levels and time).
+fn measure(pixels: &[f32], classifier: &Classifier, reference: &Reference, device: &Device) -> Row {
+    let n = pixels.len() / PIXELS;
     let analysis = analyse(classifier, pixels, device);
     let mut share = vec![0.0; 10];
     for &c in &analysis.predicted {
@@ -147,8 +144,8 @@ pub fn real_row(classifier: &Classifier, reference: &Reference, n: usize, device
     }
     let near = nearest_distances(pixels, &reference.train);
     Row {
-        model: "real digits".into(),
-        sampler: "held out".into(),
+        model: String::new(),
+        sampler: String::new(),
         nfe: 0,
         levels: Vec::new(),
         fd: reference.fd(&analysis),
