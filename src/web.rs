@@ -90,17 +90,28 @@ fn js_err(e: impl std::fmt::Display) -> JsValue {
     JsError::new(&e.to_string()).into()
 }
 
-/// Resolves on the next macrotask (`setTimeout(0)`), which lets the page render.
+/// Resolves once the browser has had the chance to paint: a macrotask after the next animation
+/// frame (the paint follows the frame's callbacks). A plain `setTimeout(0)` does not guarantee a
+/// paint, and once steps got fast enough, several arrived within one frame. Hidden tabs get no
+/// animation frames, so a timer resolves it too after [`PAINT_WAIT_MAX_MS`].
 async fn next_frame() {
     let promise = Promise::new(&mut |resolve, _| {
-        if let Some(window) = web_sys::window() {
-            let _ = window.set_timeout_with_callback(&resolve);
-        } else {
+        let Some(window) = web_sys::window() else {
             let _ = resolve.call0(&JsValue::NULL);
-        }
+            return;
+        };
+        let (w, r) = (window.clone(), resolve.clone());
+        let after_frame = Closure::once_into_js(move || {
+            let _ = w.set_timeout_with_callback(&r);
+        });
+        let _ = window.request_animation_frame(after_frame.unchecked_ref());
+        let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, PAINT_WAIT_MAX_MS);
     });
     let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
 }
+
+/// Longest wait for an animation frame between two steps (hidden tabs never get one).
+const PAINT_WAIT_MAX_MS: i32 = 250;
 
 fn now_ms() -> f64 {
     web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
