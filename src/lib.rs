@@ -14,6 +14,7 @@
 //! - [`seeded_noise`]: portable seeded Gaussian noise, identical on native and wasm;
 //! - [`weights`]: burnpack weights plus a JSON manifest, loaded from bytes or a path.
 
+pub mod activation;
 pub mod consistency_function;
 pub mod ct_schedule;
 pub mod denoiser;
