@@ -123,8 +123,13 @@ async fn next_frame() {
 /// Longest wait for an animation frame between two steps (hidden tabs never get one).
 const PAINT_WAIT_MAX_MS: i32 = 250;
 
+/// `performance.now()` of the page or of the worker the library runs in.
 fn now_ms() -> f64 {
-    web_sys::window().and_then(|w| w.performance()).map(|p| p.now()).unwrap_or(0.0)
+    js_sys::Reflect::get(&js_sys::global(), &JsValue::from_str("performance"))
+        .ok()
+        .and_then(|p| p.dyn_into::<web_sys::Performance>().ok())
+        .map(|p| p.now())
+        .unwrap_or(0.0)
 }
 
 /// Seeds are integers in [0, 2^53) so that JavaScript numbers carry them exactly.
@@ -380,8 +385,12 @@ async fn drive(sampler: Sampler<'_>, on_step: Option<&Function>) -> Result<JsVal
             callback.call3(&JsValue::NULL, &info, &noisy, &denoised)?;
         }
         // Let the browser paint this step before the next one runs (the CPU backend computes
-        // synchronously, so without this every step would appear at the end).
-        next_frame().await;
+        // synchronously, so without this every step would appear at the end). After the last
+        // step the caller gets control back and the browser paints anyway; in a worker there
+        // is nothing to paint (`next_frame` returns at once).
+        if step.index + 1 < step.total {
+            next_frame().await;
+        }
         clock = now_ms();
         last = Some(denoised);
     }

@@ -2,6 +2,7 @@
 // the URL, picks a backend, loads models on demand, and draws every step as it arrives.
 import init, { Generator } from '../pkg/consistency_models.js';
 import { chooseBackend } from './backend.js';
+import { CpuPool } from './cpu-pool.js';
 import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
 import { gridCanvas, imageCanvas } from './draw.js';
 import { Sketch } from './sketch.js';
@@ -13,6 +14,9 @@ const page = {
   index: { models: [] },
   backend: { backend: 'cpu', reason: '' },
   generators: new Map(), // "model@backend" -> Promise<Generator>
+  wasm: null, // the compiled library, shared with the CPU workers
+  pool: null, // Promise<CpuPool>, started when the CPU backend is first used
+  poolSize: 0,
   run: 0, // id of the newest generation; older ones stop drawing
   pixels: null,
   sketch: null, // the drawing canvas of the edit modes
@@ -36,7 +40,8 @@ function setStatus(text, isError = false) {
 
 function showBadge() {
   const { backend, reason, adapter } = page.backend;
-  $('badge').textContent = backend === 'webgpu' ? `WebGPU: ${adapter ?? ''}` : 'CPU (WebAssembly)';
+  const workers = page.poolSize > 1 ? `, ${page.poolSize} workers` : '';
+  $('badge').textContent = backend === 'webgpu' ? `WebGPU: ${adapter ?? ''}` : `CPU (WebAssembly${workers})`;
   $('badge').className = `badge ${backend}`;
   $('badge').title = reason;
   $('badge').dataset.backend = backend;
@@ -49,19 +54,32 @@ async function fetchWeights(name, as) {
   return as === 'bytes' ? new Uint8Array(await response.arrayBuffer()) : response.text();
 }
 
+/** The CPU backend: a pool of workers, one per core (cpu-pool.js). */
+function cpuPool() {
+  page.pool ??= CpuPool.start(page.wasm).then((pool) => {
+    page.poolSize = pool.size;
+    return pool;
+  });
+  return page.pool;
+}
+
 /** The generator of model `name` ('cd', 'ct' or 'teacher') on the current backend, loaded once. */
 function generator(name) {
   const key = `${name}@${page.backend.backend}`;
   if (!page.generators.has(key)) {
+    const backend = page.backend.backend;
     const load = async () => {
       const entry = page.index.models.find((m) => m.name === name);
-      if (!entry) {
+      let manifest = null;
+      let weights = null;
+      if (entry) {
+        [manifest, weights] = await Promise.all([fetchWeights(entry.manifest), fetchWeights(entry.file, 'bytes')]);
+      } else {
         if (name === 'teacher') throw new Error('no teacher weights are shipped (weights/index.json lists none)');
         notice(`No trained "${name}" weights are shipped yet: using a randomly initialised network, so expect noise, not digits.`);
-        return Generator.random(0, undefined, page.backend.backend);
       }
-      const [manifest, weights] = await Promise.all([fetchWeights(entry.manifest), fetchWeights(entry.file, 'bytes')]);
-      return Generator.load(manifest, weights, page.backend.backend);
+      if (backend === 'cpu') return (await cpuPool()).load(name, manifest, weights);
+      return manifest === null ? Generator.random(0, undefined, backend) : Generator.load(manifest, weights, backend);
     };
     const promise = load();
     promise.catch(() => page.generators.delete(key));
@@ -431,7 +449,11 @@ async function main() {
   }
   writeControls();
   wireControls();
-  await init();
+  // Compiled once, here: the CPU workers instantiate the same module.
+  const wasmUrl = new URL('../pkg/consistency_models_bg.wasm', import.meta.url);
+  page.wasm = await WebAssembly.compileStreaming(fetch(wasmUrl))
+    .catch(async () => WebAssembly.compile(await (await fetch(wasmUrl)).arrayBuffer())); // a server without application/wasm
+  await init({ module_or_path: page.wasm });
   try {
     page.index = JSON.parse(await fetchWeights('index.json'));
   } catch (e) {

@@ -1,7 +1,9 @@
 // Browser benchmark (not a test): node tests/browser/bench.mjs [--weights DIR] [--backends cpu,webgpu]
 // Reports, in headless Chromium: time from navigation to the first image; warm time of one network
 // evaluation for a batch of 16 on each backend; the consistency model at 1 step against the
-// diffusion teacher at 35 NFE. Uses the shipped weights (or --weights DIR).
+// diffusion teacher at 35 NFE. Uses the shipped weights (or --weights DIR). Backends: `cpu` is the
+// page's CPU backend (the worker pool of www/cpu-pool.js, one worker per core), `cpu1` one
+// instance of the library on the page's thread, `webgpu`.
 import { generations, launch, openPage } from './chromium.mjs';
 
 const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
@@ -14,29 +16,41 @@ try {
   for (const backend of (arg('--backends') ?? 'cpu,webgpu').split(',')) {
     results[backend] = await page.evaluate(async (backend) => {
       const { Generator } = await import('/pkg/consistency_models.js');
+      let pool = null;
+      if (backend === 'cpu') {
+        const { CpuPool } = await import('/cpu-pool.js');
+        pool = await CpuPool.start(await WebAssembly.compileStreaming(fetch('/pkg/consistency_models_bg.wasm')));
+      }
       const index = await (await fetch('/weights/index.json')).json();
       const load = async (name) => {
         const entry = index.models.find((m) => m.name === name);
         if (!entry) return null;
         const manifest = await (await fetch(`/weights/${entry.manifest}`)).text();
         const weights = new Uint8Array(await (await fetch(`/weights/${entry.file}`)).arrayBuffer());
-        return Generator.load(manifest, weights, backend);
+        if (pool) return pool.load(name, manifest, weights);
+        return Generator.load(manifest, weights, backend === 'cpu1' ? 'cpu' : backend);
       };
+      // Median of `runs` warm calls (this machine's timings vary by tens of percent run to run).
       const time = async (gen, options, runs) => {
         await gen.generate(options); // warm-up
-        const t = performance.now();
-        for (let i = 0; i < runs; i++) await gen.generate(options);
-        return (performance.now() - t) / runs;
+        const times = [];
+        for (let i = 0; i < runs; i++) {
+          const t = performance.now();
+          await gen.generate(options);
+          times.push(performance.now() - t);
+        }
+        return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
       };
       const out = {};
       const cd = (await load('cd')) ?? (await load('ct'));
       if (!cd) return { note: 'no consistency model shipped' };
       out.adapter = cd.adapter;
-      out.one_step_batch16_ms = await time(cd, { seed: 1, steps: 1, count: 16 }, 5);
+      if (pool) out.workers = pool.size;
+      out.one_step_batch16_ms = await time(cd, { seed: 1, steps: 1, count: 16 }, 15);
       const teacher = await load('teacher');
       if (teacher) {
-        out.teacher_35nfe_batch1_ms = await time(teacher, { seed: 1, steps: 18, count: 1 }, 1);
-        out.one_step_batch1_ms = await time(cd, { seed: 1, steps: 1, count: 1 }, 5);
+        out.teacher_35nfe_batch1_ms = await time(teacher, { seed: 1, steps: 18, count: 1 }, 3);
+        out.one_step_batch1_ms = await time(cd, { seed: 1, steps: 1, count: 1 }, 15);
         out.teacher_over_one_step = out.teacher_35nfe_batch1_ms / out.one_step_batch1_ms;
       }
       return out;

@@ -30,6 +30,47 @@ test('CPU: loads without errors, one strip cell per step, native pixels', async 
   assert.deepEqual(errors, []);
 });
 
+test('CPU workers: a batch split between workers gives the pixels of one call, step by step', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=cpu`);
+  await generations(page);
+  const r = await page.evaluate(async () => {
+    const { Generator } = await import('/pkg/consistency_models.js');
+    const { CpuPool, split } = await import('/cpu-pool.js');
+    const pool = await CpuPool.start(await WebAssembly.compileStreaming(fetch('/pkg/consistency_models_bg.wasm')), 3);
+    const manifest = await (await fetch('/weights/cd.json')).text();
+    const weights = new Uint8Array(await (await fetch('/weights/cd.bpk')).arrayBuffer());
+    const pooled = await pool.load('cd', manifest, weights);
+    const single = await Generator.load(manifest, weights, 'cpu');
+    const options = { seed: 5, steps: 3, label: 3, count: 5 };
+    const run = async (gen) => {
+      const steps = [];
+      const final = await gen.generate(options, (info, noisy, denoised) => steps.push({ index: info.index, noisy: Array.from(noisy), denoised: Array.from(denoised) }));
+      return { steps, final: Array.from(final) };
+    };
+    const [a, b] = [await run(pooled), await run(single)];
+    const diff = (x, y) => (x.length === y.length ? x.reduce((m, v, i) => Math.max(m, Math.abs(v - y[i])), 0) : Infinity);
+    return {
+      split: split(5, 3),
+      workers: pool.size,
+      adapter: pooled.adapter,
+      levels: [Array.from(pooled.levels(3)), Array.from(single.levels(3))],
+      indices: a.steps.map((s) => s.index),
+      lengths: a.steps.map((s) => s.denoised.length),
+      stepDiff: Math.max(...a.steps.map((s, i) => Math.max(diff(s.noisy, b.steps[i].noisy), diff(s.denoised, b.steps[i].denoised)))),
+      finalDiff: diff(a.final, b.final),
+    };
+  });
+  assert.deepEqual(r.split, [{ first: 0, count: 1 }, { first: 1, count: 2 }, { first: 3, count: 2 }]);
+  assert.equal(r.workers, 3);
+  assert.match(r.adapter, /3 workers/);
+  assert.deepEqual(r.levels[0], r.levels[1]);
+  assert.deepEqual(r.indices, [0, 1, 2], 'one callback per step, in order');
+  assert.deepEqual(r.lengths, [5 * 784, 5 * 784, 5 * 784], 'every step carries the whole batch');
+  assert.ok(r.stepDiff < 1e-6, `steps differ by ${r.stepDiff}`);
+  assert.ok(r.finalDiff < 1e-6, `results differ by ${r.finalDiff}`);
+  assert.deepEqual(errors, []);
+});
+
 test('the strip is drawn as the steps arrive: the page renders a frame between steps', async () => {
   const { page } = await openPage(env.browser, `${env.url}${STATE}&steps=6&backend=cpu`);
   await generations(page);

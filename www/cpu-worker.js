@@ -1,0 +1,43 @@
+// One worker of the CPU pool (cpu-pool.js): its own instance of the wasm library on the CPU
+// backend, holding the models the page loaded. Messages: {id, op: 'init' | 'load' | 'generate' |
+// 'edit', ...}; replies {id, step} for every step, then {id, result} or {id, error}.
+import init, { Generator } from '../pkg/consistency_models.js';
+
+const models = new Map();
+let ready = null;
+
+const LEVEL_TABLE = 64; // steps 1..64, what the page may ask `levels` for
+
+async function handle({ id, op, ...args }) {
+  if (op === 'init') {
+    ready = init({ module_or_path: args.module });
+    await ready;
+    return true;
+  }
+  await ready;
+  if (op === 'load') {
+    const gen = args.manifest === null
+      ? await Generator.random(0, undefined, 'cpu')
+      : await Generator.load(args.manifest, args.weights, 'cpu');
+    models.get(args.name)?.free();
+    models.set(args.name, gen);
+    const levels = Array.from({ length: LEVEL_TABLE }, (_, i) => gen.levels(i + 1));
+    return { kind: gen.kind, adapter: gen.adapter, levels };
+  }
+  const gen = models.get(args.name);
+  if (!gen) throw new Error(`model ${args.name} is not loaded in this worker`);
+  // Copied, not transferred: the last step's pixels are also the result.
+  const onStep = (info, noisy, denoised) => self.postMessage({ id, step: { info, noisy, denoised } });
+  if (op === 'generate') return gen.generate(args.options, onStep);
+  if (op === 'edit') return gen.edit(args.options, onStep);
+  throw new Error(`unknown request ${op}`);
+}
+
+self.onmessage = async ({ data }) => {
+  try {
+    const result = await handle(data);
+    self.postMessage({ id: data.id, result }, result instanceof Float32Array ? [result.buffer] : []);
+  } catch (e) {
+    self.postMessage({ id: data.id, error: String(e?.message ?? e) });
+  }
+};
