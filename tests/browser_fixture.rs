@@ -19,7 +19,7 @@ fn write_browser_fixture_and_native_golden_pixels() {
     let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma()), net: config.init(&device) };
     model.manifest.recommended_levels.insert("3".into(), vec![5.0, 0.5]);
     model.manifest.training.command = "tests/browser_fixture.rs (random weights, not trained)".into();
-    model.manifest.storage = Storage::F16; // the browser tests load half-precision weights too
+    model.manifest.storage = Storage::F16Planes; // the browser tests load half-precision weights too, as shipped
     model.save(&dir, "cd").unwrap();
     update_index(&dir, "cd", ModelKind::Cd).unwrap();
     // The golden pixels come from the file, as the browser will read it.

@@ -86,7 +86,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     let lines = log(Path::new(&cd_run));
     assert!(mean_loss(&lines[lines.len() - 2..]) < mean_loss(&lines[..2]), "CD loss did not decrease: {lines:?}");
     let manifest = std::fs::read_to_string(format!("{w}/cd.json")).unwrap();
-    assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill") && manifest.contains("\"storage\": \"f16\""));
+    assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill") && manifest.contains("\"storage\": \"f16-planes\""));
 
     // A run can start from existing weights of the same network (--init): with a negligible
     // learning rate its export samples exactly like the weights it started from.

@@ -137,6 +137,33 @@ fn bad_manifests_are_reported() {
 }
 
 #[test]
+fn byte_planes_round_trip_and_load_like_plain_f16() {
+    use consistency_models::weights::{Storage, from_byte_planes, to_byte_planes};
+    for n in [0usize, 1, 2, 7, 10] {
+        let bytes: Vec<u8> = (0..n as u8).collect();
+        let planes = to_byte_planes(&bytes);
+        assert_eq!(planes.len(), n);
+        assert_eq!(from_byte_planes(&planes), bytes);
+    }
+    assert_eq!(to_byte_planes(&[1, 2, 3, 4, 5]), vec![1, 3, 5, 2, 4]);
+    let dir = std::env::temp_dir().join(format!("cm-weights-planes-{}", std::process::id()));
+    let source = model(ModelKind::Cd, 32);
+    let mut plain = Model { manifest: source.manifest.clone(), net: source.net.clone() };
+    plain.manifest.storage = Storage::F16;
+    let mut planes = Model { manifest: source.manifest.clone(), net: source.net.clone() };
+    planes.manifest.storage = Storage::F16Planes;
+    plain.save(&dir, "plain").unwrap();
+    let path = planes.save(&dir, "planes").unwrap();
+    let read = |name: &str| std::fs::read(dir.join(name)).unwrap();
+    assert_eq!(read("planes.bpk"), to_byte_planes(&read("plain.bpk")), "the same bytes, rearranged");
+    assert!(std::fs::read_to_string(&path).unwrap().contains("\"storage\": \"f16-planes\""));
+    let loaded = Model::load(&path, &device()).unwrap();
+    let plain = Model::load(&dir.join("plain.json"), &device()).unwrap();
+    assert_eq!(generate(&loaded, 2), generate(&plain, 2));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
 fn half_precision_storage_halves_the_file_and_loads_as_f32() {
     use consistency_models::weights::Storage;
     let dir = std::env::temp_dir().join(format!("cm-weights-f16-{}", std::process::id()));

@@ -110,7 +110,7 @@ enum Command {
         name: String,
         #[arg(long, default_value = "weights")]
         out: PathBuf,
-        /// Store the parameters as f16 (half the download for the browser) instead of f32.
+        /// Store the parameters as f16 (half the download for the browser; in byte planes, which gzip compresses better) instead of f32.
         #[arg(long)]
         half: bool,
     },
@@ -245,7 +245,7 @@ struct TrainArgs {
     /// Folder the export writes to.
     #[arg(long, default_value = "weights")]
     out: PathBuf,
-    /// Export the parameters as f16 (half the download for the browser) instead of f32.
+    /// Export the parameters as f16 (half the download for the browser; in byte planes, which gzip compresses better) instead of f32.
     #[arg(long)]
     half: bool,
     /// No progress bar.
@@ -343,7 +343,7 @@ struct EvalArgs {
 }
 
 fn storage(half: bool) -> consistency_models::weights::Storage {
-    if half { consistency_models::weights::Storage::F16 } else { consistency_models::weights::Storage::F32 }
+    if half { consistency_models::weights::Storage::F16Planes } else { consistency_models::weights::Storage::F32 }
 }
 
 fn command_line() -> String {
@@ -379,8 +379,15 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
     let init = match (&args.init, args.resume) {
         (Some(path), false) => {
             let model = Model::load(path, &Device::flex()).map_err(|e| format!("--init {}: {e}", path.display()))?;
-            let theirs = model.manifest.network.clone();
-            let ours = serde_json::to_value(&network).map_err(|e| e.to_string())?;
+            // Dropout holds no parameters: a run may start from weights trained with another rate.
+            let shape = |mut v: serde_json::Value| {
+                if let Some(o) = v.as_object_mut() {
+                    o.remove("dropout");
+                }
+                v
+            };
+            let theirs = shape(model.manifest.network.clone());
+            let ours = shape(serde_json::to_value(&network).map_err(|e| e.to_string())?);
             if theirs != ours {
                 return Err(format!("--init {}: its network {theirs} differs from this run's {ours}", path.display()));
             }
