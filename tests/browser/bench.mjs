@@ -30,7 +30,8 @@ try {
         if (pool) return pool.load(name, manifest, weights);
         return Generator.load(manifest, weights, backend === 'cpu1' ? 'cpu' : backend);
       };
-      // Median of `runs` warm calls (this machine's timings vary by tens of percent run to run).
+      // Median, fastest and slowest of `runs` warm calls (timings on this machine vary by tens of
+      // percent from call to call).
       const time = async (gen, options, runs) => {
         await gen.generate(options); // warm-up
         const times = [];
@@ -39,19 +40,24 @@ try {
           await gen.generate(options);
           times.push(performance.now() - t);
         }
-        return times.sort((a, b) => a - b)[Math.floor(runs / 2)];
+        times.sort((a, b) => a - b);
+        return { median: times[Math.floor(runs / 2)], min: times[0], max: times[runs - 1] };
       };
+      const round = (t) => Object.fromEntries(Object.entries(t).map(([k, v]) => [k, Math.round(v)]));
       const out = {};
       const cd = (await load('cd')) ?? (await load('ct'));
       if (!cd) return { note: 'no consistency model shipped' };
       out.adapter = cd.adapter;
       if (pool) out.workers = pool.size;
-      out.one_step_batch16_ms = await time(cd, { seed: 1, steps: 1, count: 16 }, 15);
+      const batch16 = await time(cd, { seed: 1, steps: 1, count: 16 }, 15);
+      out.one_step_batch16_ms = round(batch16);
       const teacher = await load('teacher');
       if (teacher) {
-        out.teacher_35nfe_batch1_ms = await time(teacher, { seed: 1, steps: 18, count: 1 }, 3);
-        out.one_step_batch1_ms = await time(cd, { seed: 1, steps: 1, count: 1 }, 15);
-        out.teacher_over_one_step = out.teacher_35nfe_batch1_ms / out.one_step_batch1_ms;
+        const t = await time(teacher, { seed: 1, steps: 18, count: 1 }, 3);
+        const one = await time(cd, { seed: 1, steps: 1, count: 1 }, 15);
+        out.teacher_35nfe_batch1_ms = round(t);
+        out.one_step_batch1_ms = round(one);
+        out.teacher_over_one_step = Number((t.median / one.median).toFixed(1));
       }
       return out;
     }, backend);
