@@ -32,12 +32,12 @@ export class CpuPool {
     return this.workers.length;
   }
 
-  call(worker, message, { transfer = [], onStep } = {}) {
+  call(worker, message, { onStep } = {}) {
     const id = ++this.next;
     worker.busy++;
     return new Promise((resolve, reject) => {
       this.pending.set(id, { worker, resolve, reject, onStep });
-      worker.postMessage({ id, ...message }, transfer);
+      worker.postMessage({ id, ...message });
     });
   }
 
