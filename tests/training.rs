@@ -145,6 +145,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     // Classifier and evaluation write the metrics table.
     cm(&["classifier", "--data", d, "--steps", "60", "--batch", "16", "--limit", "400", "--out", w, "--quiet"]);
     let readme = dir.join("README.md");
+    let readme_path = readme.clone();
     std::fs::write(&readme, "# r\n<!-- grid:start -->\n<!-- grid:end -->\n<!-- results:start -->\nold\n<!-- results:end -->\n").unwrap();
     let metrics = dir.join("metrics.json");
     let out = cm(&[
@@ -167,6 +168,26 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
     let models: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
     assert_eq!(models, ["real digits", "cd", "ct", "ct"]);
+    // Class-conditional rows (labels 0-9 in turn) join the table after the unconditional ones and
+    // survive a later unconditional eval of the same model.
+    let eval_cd = |extra: &[&str]| {
+        let mut args = vec![
+            "eval", "--teacher", &teacher, "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40",
+            "--batch", "20", "--steps", "1", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", readme_path.to_str().unwrap(),
+        ]
+        .into_iter()
+        .map(String::from)
+        .collect::<Vec<_>>();
+        args.extend(["--cd".into(), format!("{w}/cd.json"), "--ct".into(), format!("{w}/ct.json")]);
+        args.extend(extra.iter().map(|s| s.to_string()));
+        cm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+        let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+        rows.as_array().unwrap().iter().map(|r| (r["model"].as_str().unwrap().to_string(), r["conditional"].as_bool().unwrap())).collect::<Vec<_>>()
+    };
+    let expected = [("real digits", false), ("cd", false), ("ct", false), ("ct", false), ("cd", true)].map(|(m, c)| (m.to_string(), c));
+    assert_eq!(eval_cd(&["--conditional"]), expected);
+    assert!(std::fs::read_to_string(&readme_path).unwrap().contains("| cd (labels 0-9) | consistency | 1 |"));
+    assert_eq!(eval_cd(&[]), expected);
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -323,6 +323,10 @@ struct EvalArgs {
     /// Consistency-model step counts to measure.
     #[arg(long, value_delimiter = ',', default_value = "1,2,4")]
     steps: Vec<usize>,
+    /// Generate with the labels 0-9 in turn (class-conditional FD) instead of "any digit"; rows are
+    /// marked "(labels 0-9)" and listed after the unconditional ones, which a manifest keeps.
+    #[arg(long)]
+    conditional: bool,
     /// Search each consistency model's intermediate levels (greedily, on --tune-samples samples)
     /// and save the best as the manifest's recommended levels.
     #[arg(long)]
@@ -529,7 +533,7 @@ fn tune_levels(model: &mut Model, steps: &[usize], args: &EvalArgs, classifier: 
         for &c in candidates.iter().filter(|&&c| c < floor) {
             let mut levels = best.clone();
             levels.push(c);
-            let row = eval::evaluate("tune", model, Method::Consistency, &consistency_levels(&sigma, &levels), classifier, reference, args.tune_samples, args.batch, args.seed + 1000, device);
+            let row = eval::evaluate("tune", model, Method::Consistency, &consistency_levels(&sigma, &levels), classifier, reference, args.tune_samples, args.batch, args.seed + 1000, args.conditional, device);
             scored.push((row.fd, c));
         }
         let Some(&(fd, c)) = scored.iter().min_by(|a, b| a.0.total_cmp(&b.0)) else { break };
@@ -569,11 +573,15 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         };
         let mut model_rows = Vec::new();
         for (method, levels) in settings {
-            let row = eval::evaluate(name, &model, method, &levels, &classifier, &reference, args.samples, args.batch, args.seed, &device);
+            let row = eval::evaluate(name, &model, method, &levels, &classifier, &reference, args.samples, args.batch, args.seed, args.conditional, &device);
             eprintln!("{name} {:?} {} NFE: FD {:.3}, confidence {:.3}, {:.1} ms/sample", method, row.nfe, row.fd, row.confidence, row.ms_per_sample);
             model_rows.push(row);
         }
         write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), &device)?;
+        // The other mode's rows (unconditional or class-conditional) from an earlier eval stay.
+        let earlier = serde_json::from_value::<Vec<Row>>(model.manifest.metrics.clone()).unwrap_or_default();
+        model_rows.extend(earlier.into_iter().filter(|r| r.conditional != args.conditional));
+        model_rows.sort_by_key(|r| r.conditional);
         model.manifest.metrics = serde_json::to_value(&model_rows).expect("rows serialise");
         let manifest_text = model.manifest.to_json();
         consistency_models::weights::write_atomic(path, manifest_text.as_bytes()).map_err(|e| e.to_string())?;
@@ -588,6 +596,8 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         rows.extend(model_rows);
         grids.extend(grid_settings(name, manifest.kind.method()).into_iter().map(|(caption, file, _)| (caption, file)));
     }
+    // Unconditional rows first (the page's default, "any digit"), then the class-conditional ones.
+    rows.sort_by_key(|r| r.conditional);
     let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
     consistency_models::weights::write_atomic(&args.out, json.as_bytes()).map_err(|e| e.to_string())?;
     let table = eval::markdown_table(&rows);

@@ -33,6 +33,9 @@ pub struct Row {
     pub ms_per_sample: f64,
     pub samples: usize,
     pub batch: usize,
+    /// Generated with the labels 0-9 in turn (class-conditional) rather than "any digit".
+    #[serde(default)]
+    pub conditional: bool,
 }
 
 /// The real digits' statistics, computed once.
@@ -78,15 +81,17 @@ pub fn nearest_distances(images: &[f32], set: &Dataset) -> Vec<f64> {
         .collect()
 }
 
-/// Generates `n` unconditional samples with `method` over `levels`, in batches; returns the pixels
-/// and the wall time per sample.
-pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: usize, seed: u64, device: &Device) -> (Vec<f32>, f64) {
+/// Generates `n` samples with `method` over `levels`, in batches: unconditional ("any digit"), or
+/// with the labels 0-9 in turn when `conditional`. Returns the pixels and the wall time per sample.
+#[allow(clippy::too_many_arguments)]
+pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: usize, seed: u64, conditional: bool, device: &Device) -> (Vec<f32>, f64) {
     let denoiser = model.denoiser();
     let mut pixels = Vec::with_capacity(n * PIXELS);
     let start = Instant::now();
     for first in (0..n).step_by(batch) {
         let count = batch.min(n - first);
-        let request = SampleRequest { seed, first_image: first as u64, labels: vec![UNCONDITIONAL; count], blend: None };
+        let labels = (first..first + count).map(|i| if conditional { i % 10 } else { UNCONDITIONAL }).collect();
+        let request = SampleRequest { seed, first_image: first as u64, labels, blend: None };
         let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.to_vec(), device).expect("valid levels");
         let out = sample(sampler, &mut |_| {});
         pixels.extend(out.into_data().try_to_vec::<f32>().expect("f32"));
@@ -107,9 +112,10 @@ pub fn evaluate(
     n: usize,
     batch: usize,
     seed: u64,
+    conditional: bool,
     device: &Device,
 ) -> Row {
-    let (pixels, ms) = generate(model, method, levels, n, batch, seed, device);
+    let (pixels, ms) = generate(model, method, levels, n, batch, seed, conditional, device);
     let nfe = match method {
         Method::Heun => 2 * levels.len() - 1,
         _ => levels.len(),
@@ -121,6 +127,7 @@ pub fn evaluate(
         levels: levels.to_vec(),
         ms_per_sample: ms,
         batch,
+        conditional,
         ..measure(&pixels, classifier, reference, device)
     }
 }
@@ -155,6 +162,7 @@ fn measure(pixels: &[f32], classifier: &Classifier, reference: &Reference, devic
         ms_per_sample: 0.0,
         samples: n,
         batch: 0,
+        conditional: false,
     }
 }
 
@@ -177,8 +185,9 @@ pub fn markdown_table(rows: &[Row]) -> String {
     for r in rows {
         let rarest = r.class_share.iter().copied().fold(f64::INFINITY, f64::min);
         s.push_str(&format!(
-            "| {} | {} | {} | {:.2} | {:.3} | {:.1}% | {:.1}% | {:.1} |\n",
-            r.model, r.sampler, r.nfe, r.fd, r.confidence, 100.0 * rarest, 100.0 * r.near_copies, r.ms_per_sample
+            "| {}{} | {} | {} | {:.2} | {:.3} | {:.1}% | {:.1}% | {:.1} |\n",
+            r.model,
+            if r.conditional { " (labels 0-9)" } else { "" }, r.sampler, r.nfe, r.fd, r.confidence, 100.0 * rarest, 100.0 * r.near_copies, r.ms_per_sample
         ));
     }
     s
