@@ -145,7 +145,6 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     // Classifier and evaluation write the metrics table.
     cm(&["classifier", "--data", d, "--steps", "60", "--batch", "16", "--limit", "400", "--out", w, "--quiet"]);
     let readme = dir.join("README.md");
-    let readme_path = readme.clone();
     std::fs::write(&readme, "# r\n<!-- grid:start -->\n<!-- grid:end -->\n<!-- results:start -->\nold\n<!-- results:end -->\n").unwrap();
     let metrics = dir.join("metrics.json");
     let out = cm(&[
@@ -159,35 +158,28 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert!(readme.contains("| cd | consistency | 2 |") && !readme.contains("old"), "{readme}");
     assert!(readme.contains("![cd, 2 steps](weights/grid-cd-2step.png)"), "{readme}");
     assert!(Path::new(&format!("{w}/grid-ct-1step.png")).is_file());
-    // Evaluating one model again keeps the other's rows (from its manifest) in the table.
-    cm(&[
-        "eval", "--teacher", &teacher, "--cd", &format!("{w}/cd.json"), "--ct", &format!("{w}/ct.json"),
-        "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40", "--batch", "20",
-        "--steps", "1", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", dir.join("README.md").to_str().unwrap(),
-    ]);
-    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
-    let models: Vec<&str> = rows.as_array().unwrap().iter().map(|r| r["model"].as_str().unwrap()).collect();
-    assert_eq!(models, ["real digits", "cd", "ct", "ct"]);
-    // Class-conditional rows (labels 0-9 in turn) join the table after the unconditional ones and
-    // survive a later unconditional eval of the same model.
+    // Evaluating one model again (CD at 1 step; `extra` flags added) keeps the other's rows (from its
+    // manifest) in the table: (model, class-conditional) of each row.
+    let (classifier, cd, ct) = (format!("{w}/classifier.json"), format!("{w}/cd.json"), format!("{w}/ct.json"));
+    let readme = dir.join("README.md");
     let eval_cd = |extra: &[&str]| {
         let mut args = vec![
-            "eval", "--teacher", &teacher, "--classifier", &format!("{w}/classifier.json"), "--data", d, "--samples", "40",
-            "--batch", "20", "--steps", "1", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", readme_path.to_str().unwrap(),
-        ]
-        .into_iter()
-        .map(String::from)
-        .collect::<Vec<_>>();
-        args.extend(["--cd".into(), format!("{w}/cd.json"), "--ct".into(), format!("{w}/ct.json")]);
-        args.extend(extra.iter().map(|s| s.to_string()));
-        cm(&args.iter().map(String::as_str).collect::<Vec<_>>());
+            "eval", "--teacher", &teacher, "--cd", &cd, "--ct", &ct, "--classifier", &classifier, "--data", d, "--samples", "40",
+            "--batch", "20", "--steps", "1", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
+        ];
+        args.extend_from_slice(extra);
+        cm(&args);
         let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
         rows.as_array().unwrap().iter().map(|r| (r["model"].as_str().unwrap().to_string(), r["conditional"].as_bool().unwrap())).collect::<Vec<_>>()
     };
-    let expected = [("real digits", false), ("cd", false), ("ct", false), ("ct", false), ("cd", true)].map(|(m, c)| (m.to_string(), c));
-    assert_eq!(eval_cd(&["--conditional"]), expected);
-    assert!(std::fs::read_to_string(&readme_path).unwrap().contains("| cd (labels 0-9) | consistency | 1 |"));
-    assert_eq!(eval_cd(&[]), expected);
+    let rows = |expected: &[(&str, bool)]| expected.iter().map(|&(m, c)| (m.to_string(), c)).collect::<Vec<_>>();
+    assert_eq!(eval_cd(&[]), rows(&[("real digits", false), ("cd", false), ("ct", false), ("ct", false)]));
+    // Class-conditional rows (labels 0-9 in turn) join the table after the unconditional ones and
+    // survive a later unconditional eval of the same model.
+    let with_labelled = rows(&[("real digits", false), ("cd", false), ("ct", false), ("ct", false), ("cd", true)]);
+    assert_eq!(eval_cd(&["--conditional"]), with_labelled);
+    assert!(std::fs::read_to_string(&readme).unwrap().contains("| cd (labels 0-9) | consistency | 1 |"));
+    assert_eq!(eval_cd(&[]), with_labelled);
     std::fs::remove_dir_all(dir).ok();
 }
 
