@@ -30,7 +30,7 @@ pub use burn;
 pub use consistency_function::ConsistencyFunction;
 pub use denoiser::{Denoise, Denoiser};
 pub use noise_levels::SigmaConfig;
-pub use sampling::{Method, SampleRequest, Sampler, Step, sample};
+pub use sampling::{LabelChoice, Method, SampleRequest, Sampler, Step, sample};
 pub use unet::{UNet, UNetConfig, UNCONDITIONAL};
 pub use weights::{Manifest, Model, ModelKind, WeightsError};
 

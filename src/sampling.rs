@@ -21,10 +21,72 @@ use burn::tensor::{Device, Tensor, TensorData};
 use crate::denoiser::Denoise;
 use crate::noise_levels::SigmaConfig;
 use crate::seeded_noise::{SeededNoise, Stream};
-use crate::unet::IMAGE_SIZE;
+use crate::unet::{IMAGE_SIZE, UNCONDITIONAL};
 
 /// Pixels of one image.
 pub const PIXELS: usize = IMAGE_SIZE * IMAGE_SIZE;
+
+/// Which digit each image asks for; written `any`, `0`-`9` or `0-9` (see [`std::str::FromStr`]).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum LabelChoice {
+    /// No label: any digit (the model's unconditional branch, trained on the steps whose label
+    /// was dropped).
+    #[default]
+    Any,
+    /// The same digit for every image.
+    Digit(usize),
+    /// The digits 0-9 in turn: image `k` of the seed asks for digit `k mod 10`. Counted from the
+    /// seed's first image, not the batch's, so a batch split into parts gets the same labels.
+    InTurn,
+}
+
+impl LabelChoice {
+    /// The labels of images `first_image .. first_image + count` ([`UNCONDITIONAL`] for any).
+    pub fn labels(self, first_image: u64, count: usize) -> Vec<usize> {
+        (first_image..first_image + count as u64)
+            .map(|k| match self {
+                Self::Any => UNCONDITIONAL,
+                Self::Digit(d) => d,
+                Self::InTurn => (k % 10) as usize,
+            })
+            .collect()
+    }
+
+    /// The one label of a choice that gives every image the same label; `None` for
+    /// [`LabelChoice::InTurn`] (an interpolation path keeps one label).
+    pub fn single(self) -> Option<usize> {
+        match self {
+            Self::Any => Some(UNCONDITIONAL),
+            Self::Digit(d) => Some(d),
+            Self::InTurn => None,
+        }
+    }
+}
+
+impl std::str::FromStr for LabelChoice {
+    type Err = String;
+
+    fn from_str(s: &str) -> Result<Self, String> {
+        match s {
+            "any" => Ok(Self::Any),
+            "0-9" => Ok(Self::InTurn),
+            _ => match s.parse::<usize>() {
+                Ok(d) if d <= 9 => Ok(Self::Digit(d)),
+                _ => Err(format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {s:?}")),
+            },
+        }
+    }
+}
+
+impl std::fmt::Display for LabelChoice {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            Self::Any => f.write_str("any"),
+            Self::Digit(d) => write!(f, "{d}"),
+            Self::InTurn => f.write_str("0-9"),
+        }
+    }
+}
 
 /// Which images to make: a seed, the index of the first image under it, and one label per image.
 ///
@@ -67,6 +129,11 @@ impl SampleRequest {
     /// `count` images starting at image 0, all with `label`.
     pub fn new(seed: u64, count: usize, label: usize) -> Self {
         Self { seed, first_image: 0, labels: vec![label; count], blend: None }
+    }
+
+    /// Images `first_image .. first_image + count` of `seed`, labelled by `choice`.
+    pub fn labelled(seed: u64, first_image: u64, count: usize, choice: LabelChoice) -> Self {
+        Self { seed, first_image, labels: choice.labels(first_image, count), blend: None }
     }
 
     /// Number of images.
@@ -206,7 +273,7 @@ impl<'a> Sampler<'a> {
         if request.count() == 0 {
             return Err(SampleError::InvalidRequest("count must be at least 1".into()));
         }
-        if let Some(bad) = request.labels.iter().find(|&&l| l > crate::unet::UNCONDITIONAL) {
+        if let Some(bad) = request.labels.iter().find(|&&l| l > UNCONDITIONAL) {
             return Err(SampleError::InvalidRequest(format!("label {bad} is not 0-9 or 10 (any)")));
         }
         if let Some(blend) = &request.blend {

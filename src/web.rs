@@ -19,8 +19,8 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::editing;
-use crate::sampling::{SampleRequest, Sampler, PIXELS};
-use crate::unet::{IMAGE_SIZE, UNCONDITIONAL};
+use crate::sampling::{LabelChoice, SampleRequest, Sampler, PIXELS};
+use crate::unet::IMAGE_SIZE;
 use crate::weights::{Manifest, Model, ModelKind};
 use crate::{SigmaConfig, UNetConfig};
 
@@ -49,7 +49,7 @@ struct GenerateOptions {
     #[serde(default)]
     levels: Option<Vec<f64>>,
     #[serde(default)]
-    label: Option<usize>,
+    label: Option<LabelOption>,
     #[serde(default = "one")]
     count: usize,
     #[serde(default)]
@@ -58,6 +58,24 @@ struct GenerateOptions {
 
 fn one() -> usize {
     1
+}
+
+/// The `label` option as JS gives it: a digit, or `"any"` / `"0-9"` (see [`LabelChoice`]).
+#[derive(Debug, Deserialize)]
+#[serde(untagged)]
+enum LabelOption {
+    Number(f64),
+    Text(String),
+}
+
+/// The label choice of `label` (absent: any digit).
+fn label_choice(label: &Option<LabelOption>) -> Result<LabelChoice, JsValue> {
+    match label {
+        None => Ok(LabelChoice::Any),
+        Some(LabelOption::Number(d)) if d.fract() == 0.0 && (0.0..=9.0).contains(d) => Ok(LabelChoice::Digit(*d as usize)),
+        Some(LabelOption::Number(d)) => Err(js_err(format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {d}"))),
+        Some(LabelOption::Text(text)) => text.parse().map_err(js_err),
+    }
 }
 
 /// Options of [`Generator::edit`].
@@ -69,7 +87,7 @@ struct EditOptions {
     #[serde(default = "one")]
     steps: usize,
     #[serde(default)]
-    label: Option<usize>,
+    label: Option<LabelOption>,
     #[serde(default = "one")]
     count: usize,
     #[serde(default)]
@@ -266,7 +284,8 @@ impl Generator {
     }
 
     /// Generates images. `options`: `{seed, steps?, levels?, label?, count?, firstImage?}`
-    /// (`levels` overrides `steps`; `label` 0-9, or absent for any digit). `onStep(info, noisy,
+    /// (`levels` overrides `steps`; `label` a digit 0-9, `"0-9"` for the digits in turn (image `k`
+    /// of the seed, counting from `firstImage`, gets `k mod 10`), or absent or `"any"` for any digit). `onStep(info, noisy,
     /// denoised)` is called after every step with that step's pixels (`count * 784` values in
     /// [-1, 1] order image, row, column). Resolves to the final pixels.
     pub fn generate(&self, options: JsValue, on_step: Option<Function>) -> Promise {
@@ -278,12 +297,12 @@ impl Generator {
             if options.count == 0 || options.count > 256 {
                 return Err(js_err(format!("count must be 1 to 256, got {}", options.count)));
             }
-            let request = SampleRequest {
-                seed: integer(options.seed, "seed")?,
-                first_image: integer(options.first_image, "firstImage")?,
-                labels: vec![options.label.unwrap_or(UNCONDITIONAL); options.count],
-                blend: None,
-            };
+            let request = SampleRequest::labelled(
+                integer(options.seed, "seed")?,
+                integer(options.first_image, "firstImage")?,
+                options.count,
+                label_choice(&options.label)?,
+            );
             let levels = match (&options.levels, options.steps) {
                 (Some(levels), _) => levels.clone(),
                 (None, Some(steps)) if (1..=64).contains(&steps) => model.levels_for_steps(steps),
@@ -306,7 +325,8 @@ impl Generator {
     /// - `{mode: "interpolate", seed, seedB, t, steps?, label?}`: one image per position in `t`
     ///   (0: `seed`'s image, 1: `seedB`'s), from the spherical interpolation of their noises.
     /// `image` and `mask` are 784 values (an array or Float32Array, row by row; image in [-1, 1]),
-    /// shared by all `count` images, which differ in their noise. Steps and callback as `generate`.
+    /// shared by all `count` images, which differ in their noise (and, with `label: "0-9"`, in
+    /// their digit; an interpolation needs one label). Steps and callback as `generate`.
     pub fn edit(&self, options: JsValue, on_step: Option<Function>) -> Promise {
         let model = self.inner.clone();
         let device = self.device.clone();
@@ -323,8 +343,8 @@ impl Generator {
                 return Err(js_err(format!("steps must be 1 to 64, got {}", options.steps)));
             }
             let seed = integer(options.seed, "seed")?;
-            let label = options.label.unwrap_or(UNCONDITIONAL);
-            let request = SampleRequest::new(seed, options.count, label);
+            let labels = label_choice(&options.label)?;
+            let request = SampleRequest::labelled(seed, 0, options.count, labels);
             let sigma = model.manifest.sigma;
             let image = |name: &str, values: &Option<Vec<f32>>| -> Result<Tensor<4>, JsValue> {
                 let values = values.as_ref().ok_or_else(|| js_err(format!("mode {:?} needs {name}", options.mode)))?;
@@ -360,6 +380,7 @@ impl Generator {
                     if t.is_empty() || t.len() > 64 || t.iter().any(|t| !(0.0..=1.0).contains(t)) {
                         return Err(js_err("t must hold 1 to 64 positions in [0, 1]"));
                     }
+                    let label = labels.single().ok_or_else(|| js_err("an interpolation keeps one label: use a digit or \"any\", not \"0-9\""))?;
                     editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps), &device)
                 }
                 other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise or interpolate"))),

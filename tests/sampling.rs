@@ -4,7 +4,7 @@ mod common;
 use common::*;
 use consistency_models::burn::tensor::Tensor;
 use consistency_models::sampling::{
-    Method, SampleError, SampleRequest, Sampler, consistency_levels, edm_levels, sample, sample_one_step,
+    LabelChoice, Method, SampleError, SampleRequest, Sampler, consistency_levels, edm_levels, sample, sample_one_step,
 };
 use consistency_models::unet::{IMAGE_SIZE, Labels};
 use consistency_models::{ConsistencyFunction, Denoise, Denoiser, SigmaConfig, UNCONDITIONAL};
@@ -175,4 +175,25 @@ fn bad_levels_and_requests_are_refused() {
     assert!(matches!(Sampler::new(&model, Method::Consistency, empty, vec![80.0], &device()), Err(SampleError::InvalidRequest(_))));
     let label = SampleRequest::new(1, 1, 11);
     assert!(matches!(Sampler::new(&model, Method::Consistency, label, vec![80.0], &device()), Err(SampleError::InvalidRequest(_))));
+}
+
+#[test]
+fn label_choices_parse_print_and_label_images_from_the_seeds_first_image() {
+    for (text, choice) in [("any", LabelChoice::Any), ("0", LabelChoice::Digit(0)), ("7", LabelChoice::Digit(7)), ("0-9", LabelChoice::InTurn)] {
+        assert_eq!(text.parse::<LabelChoice>(), Ok(choice));
+        assert_eq!(choice.to_string(), text);
+    }
+    for bad in ["10", "-1", "seven", "", "0-8"] {
+        let err = bad.parse::<LabelChoice>().unwrap_err();
+        assert!(err.contains("0-9") && err.contains(&format!("{bad:?}")), "{err}");
+    }
+    assert_eq!(LabelChoice::Any.labels(5, 2), vec![UNCONDITIONAL; 2]);
+    assert_eq!(LabelChoice::Digit(4).labels(5, 2), vec![4, 4]);
+    assert_eq!(LabelChoice::InTurn.labels(8, 4), vec![8, 9, 0, 1]);
+    // Split anywhere, the parts get the labels of the whole batch (the browser's workers do this).
+    let whole = LabelChoice::InTurn.labels(0, 23);
+    assert_eq!([LabelChoice::InTurn.labels(0, 7), LabelChoice::InTurn.labels(7, 16)].concat(), whole);
+    let request = SampleRequest::labelled(3, 7, 16, LabelChoice::InTurn);
+    assert_eq!((request.seed, request.first_image, request.labels), (3, 7, whole[7..].to_vec()));
+    assert_eq!((LabelChoice::Any.single(), LabelChoice::Digit(2).single(), LabelChoice::InTurn.single()), (Some(UNCONDITIONAL), Some(2), None));
 }

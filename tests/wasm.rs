@@ -41,10 +41,19 @@ fn options(json: &str) -> JsValue {
 #[wasm_bindgen_test]
 async fn the_js_api_generates_and_rejects_bad_options_with_messages() {
     let generator = Generator::random(7.0, JsValue::UNDEFINED, Some("cpu".into())).await.unwrap();
+    let generator = &generator;
     assert_eq!(generator.backend(), "cpu");
     let pixels = JsFuture::from(generator.generate(options(r#"{"seed": 5, "steps": 2, "count": 3}"#), None)).await.unwrap();
     assert_eq!(js_sys::Float32Array::from(pixels).length(), 3 * 784);
-    for bad in [r#"{"seed": -1}"#, r#"{"seed": 1.5}"#, r#"{"seed": 1, "count": 0}"#, r#"{"seed": 1, "steps": 99}"#, r#"{"seed": 1, "levels": [80, 90]}"#, r#"{"seed": 1, "colour": 2}"#] {
+    // "0-9": image k of the seed asks for digit k mod 10, counted from firstImage.
+    let generate = |json: String| async move { floats(JsFuture::from(generator.generate(options(&json), None)).await.unwrap()) };
+    let in_turn = generate(r#"{"seed": 5, "count": 3, "label": "0-9", "firstImage": 9}"#.into()).await;
+    for (i, label) in [9, 0, 1].into_iter().enumerate() {
+        let alone = generate(format!(r#"{{"seed": 5, "label": {label}, "firstImage": {}}}"#, 9 + i)).await;
+        assert_eq!(&in_turn[i * 784..(i + 1) * 784], alone.as_slice(), "image {i}");
+    }
+    assert_eq!(generate(r#"{"seed": 5, "label": "any"}"#.into()).await, generate(r#"{"seed": 5}"#.into()).await);
+    for bad in [r#"{"seed": 1, "label": 10}"#, r#"{"seed": 1, "label": 2.5}"#, r#"{"seed": 1, "label": "seven"}"#, r#"{"seed": -1}"#, r#"{"seed": 1.5}"#, r#"{"seed": 1, "count": 0}"#, r#"{"seed": 1, "steps": 99}"#, r#"{"seed": 1, "levels": [80, 90]}"#, r#"{"seed": 1, "colour": 2}"#] {
         let Err(err) = JsFuture::from(generator.generate(options(bad), None)).await else {
             panic!("{bad} was accepted");
         };
@@ -89,6 +98,7 @@ async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds(
         r#"{"mode": "stroke", "seed": 1, "image": [0, 1]}"#.to_string(),
         format!(r#"{{"mode": "denoise", "seed": 1, "image": {known:?}, "level": 500}}"#),
         r#"{"mode": "interpolate", "seed": 1, "seedB": 2, "t": [2]}"#.to_string(),
+        r#"{"mode": "interpolate", "seed": 1, "seedB": 2, "t": [0.5], "label": "0-9"}"#.to_string(),
         r#"{"mode": "paint", "seed": 1}"#.to_string(),
     ] {
         let err = run(bad.clone()).await.expect_err(&bad);

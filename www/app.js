@@ -6,7 +6,7 @@ import { CpuPool } from './cpu-pool.js';
 import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
 import { gridCanvas, imageCanvas } from './draw.js';
 import { Sketch } from './sketch.js';
-import { LEVEL_RANGE, formatState, parseState, randomSeed } from './state.js';
+import { IN_TURN, LEVEL_RANGE, formatLabel, formatState, parseState, randomSeed } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const page = {
@@ -108,13 +108,15 @@ function readControls() {
   if (steps !== s.steps) s.levels = null; // moving the slider drops explicit levels
   s.seed = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed').value) || 0)));
   s.steps = steps;
-  s.label = $('label').value === 'any' ? null : Number($('label').value);
+  const label = $('label').value;
+  s.label = label === 'any' ? null : label === IN_TURN ? IN_TURN : Number(label);
   s.count = Math.max(1, Math.min(64, Math.floor(Number($('count').value) || 1)));
   s.model = $('model').value;
   s.backend = $('backend').value;
   s.mode = document.querySelector('input[name=mode]:checked')?.value ?? 'generate';
   s.seedB = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed-b').value) || 0)));
   s.t = Number($('t').value);
+  if (s.mode === 'interpolate' && s.label === IN_TURN) s.label = null; // a morph keeps one label
 }
 
 // The strength and noise sliders move over the level on a log scale; the state keeps the level.
@@ -138,7 +140,8 @@ function writeControls() {
   $('seed').value = s.seed;
   $('steps').value = s.steps;
   $('steps-out').textContent = s.steps;
-  $('label').value = s.label === null ? 'any' : String(s.label);
+  $('label').value = formatLabel(s.label);
+  $('label').querySelector(`option[value="${IN_TURN}"]`).disabled = s.mode === 'interpolate';
   $('count').value = s.count;
   $('model').value = s.model;
   $('backend').value = s.backend;
@@ -195,6 +198,12 @@ function modeCall() {
 /** `n` evenly spaced positions from 0 to 1 (at least the two ends). */
 const morphPath = (n) => Array.from({ length: Math.max(2, n) }, (_, i) => i / (Math.max(2, n) - 1));
 
+/** Columns of the result grid: ten for the digits 0-9 in turn (each digit keeps its column). */
+function gridColumns() {
+  const s = page.state;
+  return Math.min(s.label === IN_TURN ? 10 : 8, s.count);
+}
+
 /** The images of the grid: for interpolation, the path without the slider's frame. */
 function gridPixels(pixels) {
   return page.state.mode === 'interpolate' ? pixels.subarray(PIXELS) : pixels;
@@ -231,14 +240,14 @@ async function generate() {
         caption.textContent = `step ${info.index + 1}: σ=${info.sigma.toPrecision(3)}, ${info.ms.toFixed(0)} ms`;
         cell.append(caption);
         $('strip').append(cell);
-        $('grid').replaceChildren(gridCanvas(gridPixels(denoised), Math.min(8, s.count), 3));
+        $('grid').replaceChildren(gridCanvas(gridPixels(denoised), gridColumns(), 3));
         if (s.mode === 'interpolate') drawInto($('morph-view'), denoised);
       });
       return { pixels, ms: performance.now() - start };
     });
     if (id !== page.run) return;
     page.pixels = result.pixels;
-    $('grid').replaceChildren(gridCanvas(gridPixels(result.pixels), Math.min(8, s.count), 3));
+    $('grid').replaceChildren(gridCanvas(gridPixels(result.pixels), gridColumns(), 3));
     const n = result.pixels.length / PIXELS;
     $('timing').textContent = `${n} image${n > 1 ? 's' : ''}, ${steps.length} step${steps.length > 1 ? 's' : ''}, ${result.ms.toFixed(0)} ms on ${page.backend.backend === 'webgpu' ? 'WebGPU' : 'the CPU'}`;
     setStatus('done');
@@ -370,7 +379,7 @@ async function compare() {
 
 function downloadPng() {
   if (!page.pixels) return;
-  gridCanvas(page.pixels, Math.min(8, page.state.count), 4).toBlob((blob) => {
+  gridCanvas(page.pixels, gridColumns(), 4).toBlob((blob) => {
     const a = document.createElement('a');
     a.href = URL.createObjectURL(blob);
     a.download = `consistency-${page.state.model}-seed${page.state.seed}.png`;

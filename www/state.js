@@ -11,13 +11,19 @@ export const MODES = ['generate', 'inpaint', 'stroke', 'denoise', 'interpolate']
 // Starting levels of the stroke-guided (strength) and denoising (noise) sliders.
 export const LEVEL_RANGE = Object.freeze({ strength: [0.1, 80], noise: [0.01, 80] });
 
+// The label that asks for the digits 0-9 in turn (the wasm API's `label: "0-9"`).
+export const IN_TURN = '0-9';
+
+/** A label as the URL and the digit menu write it: '0'-'9', 'any' or '0-9'. */
+export const formatLabel = (label) => (label === null ? 'any' : String(label));
+
 export const DEFAULTS = Object.freeze({
   model: 'cd',
   seed: 42,
   steps: 2,
   levels: null, // explicit intermediate levels (below sigma_max), overriding `steps`
-  label: null, // null: any digit
-  count: 16,
+  label: '0-9', // a digit 0-9; null: any digit; '0-9': the digits in turn (image k gets k mod 10)
+  count: 20,
   backend: 'auto',
   mode: 'generate',
   seedB: 7, // interpolation: the second seed
@@ -85,8 +91,13 @@ export function parseState(search) {
   if (params.has('label')) {
     const raw = params.get('label');
     if (raw === 'any') state.label = null;
+    else if (raw === IN_TURN) state.label = IN_TURN;
     else if (/^[0-9]$/.test(raw)) state.label = Number(raw);
-    else notes.push(`label=${JSON.stringify(raw)} is not a digit 0-9 or "any"; using any.`);
+    else notes.push(`label=${JSON.stringify(raw)} is not a digit, "any" or "0-9"; using ${formatLabel(DEFAULTS.label)}.`);
+  }
+  if (state.mode === 'interpolate' && state.label === IN_TURN) {
+    if (params.has('label')) notes.push('a morph keeps one label, not the digits in turn; using any.');
+    state.label = null;
   }
   if (params.has('levels')) {
     const raw = params.get('levels');
@@ -111,7 +122,7 @@ export function formatState(state) {
   params.set('seed', String(state.seed));
   if (state.levels) params.set('levels', state.levels.map((v) => String(Number(v.toPrecision(6)))).join(','));
   else params.set('steps', String(state.steps));
-  params.set('label', state.label === null ? 'any' : String(state.label));
+  params.set('label', formatLabel(state.label));
   params.set('count', String(state.count));
   if (state.backend !== 'auto') params.set('backend', state.backend);
   if (state.mode !== 'generate') params.set('mode', state.mode);

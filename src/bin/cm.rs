@@ -15,7 +15,7 @@ use std::process::ExitCode;
 
 use clap::{Args, Parser, Subcommand};
 use consistency_models::burn::tensor::Device;
-use consistency_models::sampling::{Method, PIXELS, SampleRequest, Sampler, consistency_levels, sample};
+use consistency_models::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, consistency_levels, sample};
 use consistency_models::train::classifier::{ClassifierConfig, train_classifier};
 use consistency_models::train::data::{self, Dataset};
 use consistency_models::train::eval::{self, Reference, Row};
@@ -25,7 +25,7 @@ use consistency_models::train::objectives::{Curriculum, LevelSampling, Objective
 use consistency_models::train::trainer::{self, InitWeights, Invocation, RunSettings};
 use consistency_models::train::{load_classifier, save_classifier};
 use consistency_models::weights::{Manifest, Model, ModelKind};
-use consistency_models::{SigmaConfig, UNCONDITIONAL, UNetConfig};
+use consistency_models::{SigmaConfig, UNetConfig};
 
 #[derive(Parser)]
 #[command(name = "cm", version, about = "Consistency models on MNIST: train, distil, evaluate, sample")]
@@ -157,9 +157,9 @@ enum Command {
         /// Teacher sampler.
         #[arg(long, value_parser = ["heun", "euler"], default_value = "heun")]
         sampler: String,
-        /// Digit 0-9; absent for any digit.
-        #[arg(long)]
-        label: Option<usize>,
+        /// Digit 0-9, `any`, or `0-9` for the digits in turn (image k gets digit k mod 10).
+        #[arg(long, default_value_t = LabelChoice::Any)]
+        label: LabelChoice,
         #[arg(long, default_value_t = 0)]
         seed: u64,
         /// Folder for the PNG files (sample_000.png, ...).
@@ -292,9 +292,9 @@ struct EditArgs {
     /// Frames of an interpolation.
     #[arg(long, default_value_t = 8)]
     frames: usize,
-    /// Digit 0-9 to aim for; absent for any.
-    #[arg(long)]
-    label: Option<usize>,
+    /// Digit 0-9 to aim for, `any`, or `0-9` for the digits in turn (not for an interpolation).
+    #[arg(long, default_value_t = LabelChoice::Any)]
+    label: LabelChoice,
     /// Output PNG (a row of frames for interpolation).
     #[arg(long)]
     out: PathBuf,
@@ -471,7 +471,7 @@ fn sample_command(
     steps: usize,
     levels: Option<Vec<f64>>,
     sampler: &str,
-    label: Option<usize>,
+    label: LabelChoice,
     seed: u64,
     out: &Path,
     grid: Option<&Path>,
@@ -484,7 +484,7 @@ fn sample_command(
         _ => Method::Heun,
     };
     let levels = levels.unwrap_or_else(|| model.levels_for_steps(steps));
-    let request = SampleRequest { seed, first_image: 0, labels: vec![label.unwrap_or(UNCONDITIONAL); count], blend: None };
+    let request = SampleRequest::labelled(seed, 0, count, label);
     let denoiser = model.denoiser();
     let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.clone(), &device).map_err(|e| e.to_string())?;
     let nfe = sampler.total_nfe();
@@ -596,7 +596,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         rows.extend(model_rows);
         grids.extend(grid_settings(name, manifest.kind.method()).into_iter().map(|(caption, file, _)| (caption, file)));
     }
-    // Unconditional rows first (the page's default, "any digit"), then the class-conditional ones.
+    // Unconditional rows first ("any digit"), then the class-conditional ones.
     rows.sort_by_key(|r| r.conditional);
     let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
     consistency_models::weights::write_atomic(&args.out, json.as_bytes()).map_err(|e| e.to_string())?;
@@ -629,8 +629,7 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
         let pixels = read_gray_png(path).map_err(|e| format!("{}: {e}", path.display()))?;
         Ok(Tensor::from_data(TensorData::new(pixels, [1, 1, 28, 28]), &device))
     };
-    let label = args.label.unwrap_or(UNCONDITIONAL);
-    let request = SampleRequest { seed: args.seed, first_image: 0, labels: vec![label], blend: None };
+    let request = SampleRequest::labelled(args.seed, 0, 1, args.label);
     let sigma = model.manifest.sigma;
     let denoiser = model.denoiser();
     let f = denoiser.as_ref();
@@ -639,9 +638,10 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
             let mask = (read(&args.mask, "mask")? + 1.0).div_scalar(2.0).round(); // white -> 1, black -> 0
             editing::inpainting(f, request, model.levels_for_steps(args.steps), read(&args.input, "input")?, mask, &device)
         }
-        EditMode::Interpolate => editing::interpolation(
-            f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps), &device,
-        ),
+        EditMode::Interpolate => {
+            let label = args.label.single().ok_or("an interpolation keeps one label: use a digit or any, not 0-9")?;
+            editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps), &device)
+        }
         EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
         EditMode::Stroke => editing::stroke_guided(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
     }
@@ -669,10 +669,9 @@ fn grid_settings(name: &str, method: Method) -> Vec<(String, String, usize)> {
 
 /// Writes the sample grids of [`grid_settings`] next to the model: seed 0, 4 rows of digits 0-9.
 fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) -> Result<(), String> {
-    let labels: Vec<usize> = (0..40).map(|i| i % 10).collect();
     for (_, file, steps) in grid_settings(name, model.method()) {
         let denoiser = model.denoiser();
-        let request = SampleRequest { seed: 0, first_image: 0, labels: labels.clone(), blend: None };
+        let request = SampleRequest::labelled(0, 0, 40, LabelChoice::InTurn);
         let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps), device).map_err(|e| e.to_string())?;
         let pixels = sample(sampler, &mut |_| {}).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         write_grid(&dir.join(&file), &pixels, 10)?;

@@ -7,11 +7,10 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, edm_levels, sample};
+use crate::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, edm_levels, sample};
 use crate::train::classifier::{Analysis, Classifier, analyse};
 use crate::train::data::Dataset;
 use crate::train::frechet::{frechet_distance, moments};
-use crate::unet::UNCONDITIONAL;
 use crate::weights::Model;
 
 /// One line of the results table.
@@ -90,8 +89,8 @@ pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: 
     let start = Instant::now();
     for first in (0..n).step_by(batch) {
         let count = batch.min(n - first);
-        let labels = (first..first + count).map(|i| if conditional { i % 10 } else { UNCONDITIONAL }).collect();
-        let request = SampleRequest { seed, first_image: first as u64, labels, blend: None };
+        let choice = if conditional { LabelChoice::InTurn } else { LabelChoice::Any };
+        let request = SampleRequest::labelled(seed, first as u64, count, choice);
         let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.to_vec(), device).expect("valid levels");
         let out = sample(sampler, &mut |_| {});
         pixels.extend(out.into_data().try_to_vec::<f32>().expect("f32"));

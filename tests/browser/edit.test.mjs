@@ -88,6 +88,19 @@ test('denoising starts at the noise slider level, and moving the slider changes 
   assert.deepEqual(errors, []);
 });
 
+test('switching to the morph turns "0-9 in turn" into any digit, in the menu and the link', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?seed=11&steps=1&count=2&backend=cpu`);
+  await generations(page);
+  assert.equal(await page.inputValue('#label'), '0-9');
+  await page.check('input[name=mode][value=interpolate]');
+  assert.equal(await page.inputValue('#label'), 'any');
+  assert.equal(await page.locator('#label option[value="0-9"]').isDisabled(), true);
+  assert.match(await page.getAttribute('#share', 'href'), /label=any/);
+  await page.check('input[name=mode][value=generate]');
+  assert.equal(await page.locator('#label option[value="0-9"]').isDisabled(), false);
+  assert.deepEqual(errors, []);
+});
+
 test('the morph at t = 0 is exactly seed A\'s image and its path ends at seed B\'s', async () => {
   const plain = async (seed) => {
     const { page } = await openPage(env.browser, `${env.url}?seed=${seed}&steps=2&label=4&count=1&backend=cpu`);

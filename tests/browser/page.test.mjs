@@ -131,6 +131,22 @@ test('a share link reproduces exactly the same images', async () => {
   assert.deepEqual(b.pixels, a.pixels);
 });
 
+test('"0-9 in turn" gives image k the digit k mod 10 however the batch is split between workers', async () => {
+  const url = (label) => `${env.url}?model=cd&seed=77&steps=2&label=${label}&count=4&backend=cpu`;
+  const turn = await openPage(env.browser, url('0-9'));
+  const a = await generations(turn.page);
+  assert.equal(await turn.page.inputValue('#label'), '0-9');
+  assert.match(await turn.page.getAttribute('#share', 'href'), /label=0-9/);
+  const image = (pixels, k) => pixels.slice(k * 784, (k + 1) * 784);
+  for (const k of [1, 3]) {
+    const fixed = await openPage(env.browser, url(k));
+    const b = await generations(fixed.page);
+    assert.deepEqual(image(a.pixels, k), image(b.pixels, k), `image ${k}`);
+    assert.notDeepEqual(image(a.pixels, 0), image(b.pixels, 0));
+  }
+  assert.deepEqual(turn.errors, []);
+});
+
 test('malformed link parameters are clamped and reported in the page', async () => {
   const { page, errors } = await openPage(env.browser, `${env.url}?seed=abc&steps=99&label=x&count=500&backend=cpu`);
   const cm = await generations(page);

@@ -1,7 +1,7 @@
 // The share link's state: parsing, clamping, and the round trip (pure JS, no browser).
 import { test } from 'node:test';
 import assert from 'node:assert/strict';
-import { DEFAULTS, formatState, parseState } from '../../www/state.js';
+import { DEFAULTS, IN_TURN, formatState, parseState } from '../../www/state.js';
 import { PIXELS, decodeDrawing, dequantize, encodeDrawing, quantize } from '../../www/codec.js';
 
 test('a formatted state parses back to itself', () => {
@@ -9,6 +9,8 @@ test('a formatted state parses back to itself', () => {
     { ...DEFAULTS },
     { ...DEFAULTS, model: 'ct', seed: 2 ** 53 - 1, steps: 8, label: 0, count: 64, backend: 'cpu' },
     { ...DEFAULTS, levels: [12.5, 0.8], steps: 3, label: 9 },
+    { ...DEFAULTS, label: null },
+    { ...DEFAULTS, label: IN_TURN, count: 10 },
   ]) {
     const { state: parsed, notes } = parseState(formatState(state));
     assert.deepEqual(parsed, state);
@@ -21,7 +23,7 @@ test('malformed and out-of-range values are replaced and reported', () => {
   assert.equal(state.model, 'cd');
   assert.equal(state.seed, 0);
   assert.equal(state.steps, 8);
-  assert.equal(state.label, null);
+  assert.equal(state.label, DEFAULTS.label);
   assert.equal(state.count, DEFAULTS.count);
   assert.equal(state.backend, 'auto');
   assert.equal(state.levels, null);
@@ -30,6 +32,18 @@ test('malformed and out-of-range values are replaced and reported', () => {
   assert.deepEqual(parseState('?seed=1.5').state.seed, DEFAULTS.seed);
   assert.deepEqual(parseState('?seed=').state.seed, DEFAULTS.seed);
   assert.deepEqual(parseState('?levels=81').notes.length, 1);
+});
+
+test('the digits 0-9 in turn are the default, and a morph, which keeps one label, falls back to any', () => {
+  assert.equal(DEFAULTS.label, IN_TURN);
+  assert.equal(parseState('').state.label, IN_TURN);
+  assert.match(formatState(DEFAULTS), /label=0-9/);
+  assert.deepEqual(parseState('?label=0-9'), { state: { ...DEFAULTS }, notes: [] });
+  // A link without a label opens a morph with any digit, silently; one that asks for 0-9 is told.
+  assert.deepEqual(parseState('?mode=interpolate'), { state: { ...DEFAULTS, mode: 'interpolate', label: null }, notes: [] });
+  const { state, notes } = parseState('?mode=interpolate&label=0-9');
+  assert.equal(state.label, null);
+  assert.match(notes.join('\n'), /morph keeps one label/);
 });
 
 test('explicit levels set the step count', () => {
@@ -44,7 +58,8 @@ test('each edit mode keeps its own settings and the drawing in the link', () => 
     { ...DEFAULTS, mode: 'inpaint', img: 'abc_-9' },
     { ...DEFAULTS, mode: 'stroke', strength: 2.5, img: 'xyz', label: 1 },
     { ...DEFAULTS, mode: 'denoise', noise: 0.3, img: 'q' },
-    { ...DEFAULTS, mode: 'interpolate', seedB: 123, t: 0.25 },
+    { ...DEFAULTS, mode: 'interpolate', seedB: 123, t: 0.25, label: null },
+    { ...DEFAULTS, mode: 'interpolate', label: 6 },
   ]) {
     const { state: parsed, notes } = parseState(formatState(state));
     assert.deepEqual(parsed, state);
