@@ -52,14 +52,19 @@ impl LabelChoice {
             .collect()
     }
 
-    /// The one label of a choice that gives every image the same label; `None` for
+    /// The one label of a choice that gives every image the same label; an error for
     /// [`LabelChoice::InTurn`] (an interpolation path keeps one label).
-    pub fn single(self) -> Option<usize> {
+    pub fn single(self) -> Result<usize, String> {
         match self {
-            Self::Any => Some(UNCONDITIONAL),
-            Self::Digit(d) => Some(d),
-            Self::InTurn => None,
+            Self::Any => Ok(UNCONDITIONAL),
+            Self::Digit(d) => Ok(d),
+            Self::InTurn => Err("an interpolation keeps one label: use a digit or \"any\", not \"0-9\"".into()),
         }
+    }
+
+    /// The error for a label that is none of the choices (`got` as the caller received it).
+    pub fn invalid(got: impl std::fmt::Display) -> String {
+        format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {got}")
     }
 }
 
@@ -72,7 +77,7 @@ impl std::str::FromStr for LabelChoice {
             "0-9" => Ok(Self::InTurn),
             _ => match s.parse::<usize>() {
                 Ok(d) if d <= 9 => Ok(Self::Digit(d)),
-                _ => Err(format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {s:?}")),
+                _ => Err(Self::invalid(format!("{s:?}"))),
             },
         }
     }

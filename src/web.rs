@@ -73,7 +73,7 @@ fn label_choice(label: &Option<LabelOption>) -> Result<LabelChoice, JsValue> {
     match label {
         None => Ok(LabelChoice::Any),
         Some(LabelOption::Number(d)) if d.fract() == 0.0 && (0.0..=9.0).contains(d) => Ok(LabelChoice::Digit(*d as usize)),
-        Some(LabelOption::Number(d)) => Err(js_err(format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {d}"))),
+        Some(LabelOption::Number(d)) => Err(js_err(LabelChoice::invalid(d))),
         Some(LabelOption::Text(text)) => text.parse().map_err(js_err),
     }
 }
@@ -380,7 +380,7 @@ impl Generator {
                     if t.is_empty() || t.len() > 64 || t.iter().any(|t| !(0.0..=1.0).contains(t)) {
                         return Err(js_err("t must hold 1 to 64 positions in [0, 1]"));
                     }
-                    let label = labels.single().ok_or_else(|| js_err("an interpolation keeps one label: use a digit or \"any\", not \"0-9\""))?;
+                    let label = labels.single().map_err(js_err)?;
                     editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps), &device)
                 }
                 other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise or interpolate"))),

@@ -195,5 +195,6 @@ fn label_choices_parse_print_and_label_images_from_the_seeds_first_image() {
     assert_eq!([LabelChoice::InTurn.labels(0, 7), LabelChoice::InTurn.labels(7, 16)].concat(), whole);
     let request = SampleRequest::labelled(3, 7, 16, LabelChoice::InTurn);
     assert_eq!((request.seed, request.first_image, request.labels), (3, 7, whole[7..].to_vec()));
-    assert_eq!((LabelChoice::Any.single(), LabelChoice::Digit(2).single(), LabelChoice::InTurn.single()), (Some(UNCONDITIONAL), Some(2), None));
+    assert_eq!((LabelChoice::Any.single(), LabelChoice::Digit(2).single()), (Ok(UNCONDITIONAL), Ok(2)));
+    assert!(LabelChoice::InTurn.single().unwrap_err().contains("one label"));
 }

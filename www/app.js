@@ -6,7 +6,7 @@ import { CpuPool } from './cpu-pool.js';
 import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
 import { gridCanvas, imageCanvas } from './draw.js';
 import { Sketch } from './sketch.js';
-import { IN_TURN, LEVEL_RANGE, formatLabel, formatState, parseState, randomSeed } from './state.js';
+import { IN_TURN, LEVEL_RANGE, fitLabelToMode, formatLabel, formatState, parseLabel, parseState, randomSeed } from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const page = {
@@ -108,15 +108,14 @@ function readControls() {
   if (steps !== s.steps) s.levels = null; // moving the slider drops explicit levels
   s.seed = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed').value) || 0)));
   s.steps = steps;
-  const label = $('label').value;
-  s.label = label === 'any' ? null : label === IN_TURN ? IN_TURN : Number(label);
+  s.label = parseLabel($('label').value);
   s.count = Math.max(1, Math.min(64, Math.floor(Number($('count').value) || 1)));
   s.model = $('model').value;
   s.backend = $('backend').value;
   s.mode = document.querySelector('input[name=mode]:checked')?.value ?? 'generate';
   s.seedB = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed-b').value) || 0)));
   s.t = Number($('t').value);
-  if (s.mode === 'interpolate' && s.label === IN_TURN) s.label = null; // a morph keeps one label
+  fitLabelToMode(s);
 }
 
 // The strength and noise sliders move over the level on a log scale; the state keeps the level.

@@ -17,6 +17,20 @@ export const IN_TURN = '0-9';
 /** A label as the URL and the digit menu write it: '0'-'9', 'any' or '0-9'. */
 export const formatLabel = (label) => (label === null ? 'any' : String(label));
 
+/** The label `formatLabel` wrote: a digit, null (any) or IN_TURN; undefined for anything else. */
+export function parseLabel(raw) {
+  if (raw === 'any') return null;
+  if (raw === IN_TURN) return IN_TURN;
+  return /^[0-9]$/.test(raw) ? Number(raw) : undefined;
+}
+
+/** A morph keeps one label: it turns the digits in turn into any digit. True if it changed `state`. */
+export function fitLabelToMode(state) {
+  if (state.mode !== 'interpolate' || state.label !== IN_TURN) return false;
+  state.label = null;
+  return true;
+}
+
 export const DEFAULTS = Object.freeze({
   model: 'cd',
   seed: 42,
@@ -90,15 +104,11 @@ export function parseState(search) {
   integer('count', 1, MAX_COUNT);
   if (params.has('label')) {
     const raw = params.get('label');
-    if (raw === 'any') state.label = null;
-    else if (raw === IN_TURN) state.label = IN_TURN;
-    else if (/^[0-9]$/.test(raw)) state.label = Number(raw);
+    const label = parseLabel(raw);
+    if (label !== undefined) state.label = label;
     else notes.push(`label=${JSON.stringify(raw)} is not a digit, "any" or "0-9"; using ${formatLabel(DEFAULTS.label)}.`);
   }
-  if (state.mode === 'interpolate' && state.label === IN_TURN) {
-    if (params.has('label')) notes.push('a morph keeps one label, not the digits in turn; using any.');
-    state.label = null;
-  }
+  if (fitLabelToMode(state) && params.has('label')) notes.push('a morph keeps one label, not the digits in turn; using any.');
   if (params.has('levels')) {
     const raw = params.get('levels');
     const levels = raw === '' ? [] : raw.split(',').map(Number);

@@ -639,7 +639,7 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
             editing::inpainting(f, request, model.levels_for_steps(args.steps), read(&args.input, "input")?, mask, &device)
         }
         EditMode::Interpolate => {
-            let label = args.label.single().ok_or("an interpolation keeps one label: use a digit or any, not 0-9")?;
+            let label = args.label.single()?;
             editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps), &device)
         }
         EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),

@@ -86,10 +86,10 @@ pub fn nearest_distances(images: &[f32], set: &Dataset) -> Vec<f64> {
 pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: usize, seed: u64, conditional: bool, device: &Device) -> (Vec<f32>, f64) {
     let denoiser = model.denoiser();
     let mut pixels = Vec::with_capacity(n * PIXELS);
+    let choice = if conditional { LabelChoice::InTurn } else { LabelChoice::Any };
     let start = Instant::now();
     for first in (0..n).step_by(batch) {
         let count = batch.min(n - first);
-        let choice = if conditional { LabelChoice::InTurn } else { LabelChoice::Any };
         let request = SampleRequest::labelled(seed, first as u64, count, choice);
         let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.to_vec(), device).expect("valid levels");
         let out = sample(sampler, &mut |_| {});
