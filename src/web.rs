@@ -278,9 +278,11 @@ impl Generator {
         serde_json::to_value(self.inner.manifest.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
     }
 
-    /// The noise levels `steps` steps would use (for display).
-    pub fn levels(&self, steps: usize) -> Vec<f64> {
-        self.inner.levels_for_steps(steps)
+    /// The noise levels `steps` steps of `generate` would use for images asked for with `label`
+    /// (as `generate` takes it; absent: any digit, whose recommended levels differ).
+    pub fn levels(&self, steps: usize, label: JsValue) -> Result<Vec<f64>, JsValue> {
+        let label: Option<LabelOption> = serde_wasm_bindgen::from_value(label).map_err(js_err)?;
+        Ok(self.inner.levels_for_steps(steps, label_choice(&label)?))
     }
 
     /// Generates images. `options`: `{seed, steps?, levels?, label?, count?, firstImage?}`
@@ -297,17 +299,13 @@ impl Generator {
             if options.count == 0 || options.count > 256 {
                 return Err(js_err(format!("count must be 1 to 256, got {}", options.count)));
             }
-            let request = SampleRequest::labelled(
-                integer(options.seed, "seed")?,
-                integer(options.first_image, "firstImage")?,
-                options.count,
-                label_choice(&options.label)?,
-            );
+            let label = label_choice(&options.label)?;
+            let request = SampleRequest::labelled(integer(options.seed, "seed")?, integer(options.first_image, "firstImage")?, options.count, label);
             let levels = match (&options.levels, options.steps) {
                 (Some(levels), _) => levels.clone(),
-                (None, Some(steps)) if (1..=64).contains(&steps) => model.levels_for_steps(steps),
+                (None, Some(steps)) if (1..=64).contains(&steps) => model.levels_for_steps(steps, label),
                 (None, Some(steps)) => return Err(js_err(format!("steps must be 1 to 64, got {steps}"))),
-                (None, None) => model.levels_for_steps(1),
+                (None, None) => model.levels_for_steps(1, label),
             };
             let denoiser = model.denoiser();
             let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, levels, &device).map_err(js_err)?;
@@ -368,7 +366,7 @@ impl Generator {
             let sampler = match options.mode.as_str() {
                 "inpaint" => {
                     let (known, mask) = (image("image", &options.image)?, image("mask", &options.mask)?);
-                    editing::inpainting(f, request, model.levels_for_steps(options.steps), known, mask, &device)
+                    editing::inpainting(f, request, model.levels_for_steps(options.steps, labels), known, mask, &device)
                 }
                 "stroke" | "denoise" => {
                     let levels = editing::levels_from(&sigma, start_level()?, options.steps);
@@ -381,7 +379,7 @@ impl Generator {
                         return Err(js_err("t must hold 1 to 64 positions in [0, 1]"));
                     }
                     let label = labels.single().map_err(js_err)?;
-                    editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps), &device)
+                    editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps, labels), &device)
                 }
                 other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise or interpolate"))),
             }

@@ -3,6 +3,7 @@
 //! ```text
 //! weights/cd.json   {"format_version": 1, "file": "cd.bpk", "sha256": "...", "kind": "cd",
 //!                    "network": {U-Net config}, "sigma": {...}, "recommended_levels": {"2": [0.8]},
+//!                    "recommended_levels_any": {"2": [1.1]},
 //!                    "training": {"command": "...", "data_sha256": "..."}, "metrics": {...}}
 //! weights/cd.bpk    burnpack (burn::store) of the U-Net's tensors
 //! ```
@@ -23,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::consistency_function::ConsistencyFunction;
 use crate::denoiser::{Denoise, Denoiser};
 use crate::noise_levels::SigmaConfig;
-use crate::sampling::{Method, consistency_levels, edm_levels};
+use crate::sampling::{LabelChoice, Method, consistency_levels, edm_levels};
 use crate::unet::{UNet, UNetConfig};
 
 /// The manifest format this crate writes and reads.
@@ -81,9 +82,14 @@ pub struct Manifest {
     /// The network's config (a [`UNetConfig`] for teacher, CD and CT models).
     pub network: serde_json::Value,
     pub sigma: SigmaConfig,
-    /// Recommended intermediate levels per step count, e.g. `{"2": [0.8]}` (for "1": `[]`).
+    /// Recommended intermediate levels per step count, e.g. `{"2": [0.8]}` (for "1": `[]`), for
+    /// labelled images (a digit, or the digits in turn).
     #[serde(default)]
     pub recommended_levels: BTreeMap<String, Vec<f64>>,
+    /// The same for "any digit" (the unconditional branch, whose best levels differ); a step
+    /// count missing here falls back to `recommended_levels`.
+    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
+    pub recommended_levels_any: BTreeMap<String, Vec<f64>>,
     #[serde(default)]
     pub training: TrainingInfo,
     /// Measured quality (filled by `eval`).
@@ -186,6 +192,7 @@ impl Manifest {
             network: serde_json::to_value(network).expect("UNetConfig serialises"),
             sigma,
             recommended_levels: BTreeMap::new(),
+            recommended_levels_any: BTreeMap::new(),
             training: TrainingInfo::default(),
             metrics: serde_json::Value::Null,
             storage: Storage::F32,
@@ -231,10 +238,19 @@ impl Manifest {
         Ok(())
     }
 
-    /// Intermediate levels for a consistency model at `steps` steps: the recommended ones when
-    /// the manifest has them, else evenly spaced points of the Karras curve.
-    pub fn intermediate_levels(&self, steps: usize) -> Vec<f64> {
-        if let Some(levels) = self.recommended_levels.get(&steps.to_string()) {
+    /// The recommended levels of images asked for with `label` (those of "any digit" are tuned
+    /// apart from the labelled ones).
+    pub fn recommended_levels_mut(&mut self, label: LabelChoice) -> &mut BTreeMap<String, Vec<f64>> {
+        if label == LabelChoice::Any { &mut self.recommended_levels_any } else { &mut self.recommended_levels }
+    }
+
+    /// Intermediate levels for a consistency model at `steps` steps for images asked for with
+    /// `label`: the recommended ones when the manifest has them (for any digit, its own or else
+    /// the labelled ones), else evenly spaced points of the Karras curve.
+    pub fn intermediate_levels(&self, steps: usize, label: LabelChoice) -> Vec<f64> {
+        let key = steps.to_string();
+        let own = if label == LabelChoice::Any { self.recommended_levels_any.get(&key) } else { None };
+        if let Some(levels) = own.or_else(|| self.recommended_levels.get(&key)) {
             return levels.clone();
         }
         default_intermediate_levels(&self.sigma, steps)
@@ -344,11 +360,12 @@ impl Model {
         self.manifest.kind.method()
     }
 
-    /// Levels for `steps` steps of this model's sampler: consistency levels starting at
-    /// `sigma_max` (recommended ones from the manifest), or the Karras grid for a teacher.
-    pub fn levels_for_steps(&self, steps: usize) -> Vec<f64> {
+    /// Levels for `steps` steps of this model's sampler for images asked for with `label`:
+    /// consistency levels starting at `sigma_max` (recommended ones from the manifest), or the
+    /// Karras grid for a teacher (the same for every label).
+    pub fn levels_for_steps(&self, steps: usize, label: LabelChoice) -> Vec<f64> {
         match self.method() {
-            Method::Consistency => consistency_levels(&self.manifest.sigma, &self.manifest.intermediate_levels(steps)),
+            Method::Consistency => consistency_levels(&self.manifest.sigma, &self.manifest.intermediate_levels(steps, label)),
             Method::Heun | Method::Euler => edm_levels(&self.manifest.sigma, steps),
         }
     }

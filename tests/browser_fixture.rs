@@ -5,7 +5,7 @@
 mod common;
 
 use common::*;
-use consistency_models::sampling::{SampleRequest, Sampler, sample};
+use consistency_models::sampling::{LabelChoice, SampleRequest, Sampler, sample};
 use consistency_models::weights::{Manifest, Model, ModelKind, Storage, update_index};
 use consistency_models::UNetConfig;
 
@@ -18,6 +18,7 @@ fn write_browser_fixture_and_native_golden_pixels() {
     let config = UNetConfig::new().with_base_channels(8).with_channel_mult(vec![1, 2]).with_norm_groups(4);
     let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma()), net: config.init(&device) };
     model.manifest.recommended_levels.insert("3".into(), vec![5.0, 0.5]);
+    model.manifest.recommended_levels_any.insert("3".into(), vec![2.5, 0.25]); // any digit's own
     model.manifest.training.command = "tests/browser_fixture.rs (random weights, not trained)".into();
     model.manifest.storage = Storage::F16Planes; // the browser tests load half-precision weights too, as shipped
     model.save(&dir, "cd").unwrap();
@@ -34,7 +35,7 @@ fn write_browser_fixture_and_native_golden_pixels() {
     for steps in [1, 3] {
         let request = SampleRequest { seed: 5, first_image: 0, labels: vec![3, 3], blend: None };
         let denoiser = model.denoiser();
-        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps), &device).unwrap();
+        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps, LabelChoice::Digit(3)), &device).unwrap();
         let pixels = values(sample(sampler, &mut |_| {}));
         assert!(pixels.iter().any(|v| v.abs() > 0.01), "a random network still gives non-trivial pixels");
         golden.insert(format!("steps{steps}"), serde_json::json!(pixels));

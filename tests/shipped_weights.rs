@@ -13,7 +13,7 @@ use std::path::Path;
 use common::*;
 use consistency_models::burn::tensor::{Tensor, TensorData};
 use consistency_models::editing::{denoising, inpainting, levels_from, stroke_guided};
-use consistency_models::sampling::{SampleRequest, sample};
+use consistency_models::sampling::{LabelChoice, SampleRequest, sample};
 use consistency_models::seeded_noise::{SeededNoise, Stream};
 use consistency_models::train::classifier::{Classifier, analyse};
 use consistency_models::train::{data, load_classifier};
@@ -90,7 +90,7 @@ fn inpainting_fills_the_erased_half_with_digit_like_content() {
         let mask: Vec<f32> = (0..known.len()).map(|i| if i % 784 < 392 { 1.0 } else { 0.0 }).collect();
         let f = model.denoiser();
         let request = SampleRequest::new(2, 32, UNCONDITIONAL);
-        let sampler = inpainting(f.as_ref(), request, model.levels_for_steps(4), batch(known.clone()), batch(mask.clone()), &device()).unwrap();
+        let sampler = inpainting(f.as_ref(), request, model.levels_for_steps(4, LabelChoice::Any), batch(known.clone()), batch(mask.clone()), &device()).unwrap();
         let out = values(sample(sampler, &mut |_| {}));
         assert!((0..out.len()).all(|i| mask[i] == 0.0 || out[i] == known[i]), "the top halves are kept exactly");
         let judged = analyse(&classifier, &out, &device());

@@ -180,6 +180,23 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert_eq!(eval_cd(&["--conditional"]), with_labelled);
     assert!(std::fs::read_to_string(&readme).unwrap().contains("| cd (labels 0-9) | consistency | 1 |"));
     assert_eq!(eval_cd(&[]), with_labelled);
+    // `--tune` searches the 2-step level of labelled images with --conditional, else that of any
+    // digit, each into its own table of the manifest.
+    let tuned = |conditional: bool| {
+        let mut args = vec![
+            "eval", "--cd", &cd, "--classifier", &classifier, "--data", d, "--samples", "20", "--batch", "20", "--steps", "2", "--tune",
+            "--tune-samples", "20", "--only", "cd", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
+        ];
+        if conditional {
+            args.push("--conditional");
+        }
+        cm(&args);
+        let manifest: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&cd).unwrap()).unwrap();
+        let level = |table: &str| manifest[table]["2"].as_array().map(|l| l.len());
+        (level("recommended_levels"), level("recommended_levels_any"))
+    };
+    assert_eq!(tuned(true), (Some(1), None));
+    assert_eq!(tuned(false), (Some(1), Some(1)));
     std::fs::remove_dir_all(dir).ok();
 }
 

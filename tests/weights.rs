@@ -2,7 +2,7 @@
 mod common;
 
 use common::*;
-use consistency_models::sampling::{Method, SampleRequest, Sampler, sample};
+use consistency_models::sampling::{LabelChoice, Method, SampleRequest, Sampler, sample};
 use consistency_models::weights::{FORMAT_VERSION, Manifest, Model, ModelKind, WeightsError, module_bytes, sha256_hex};
 use consistency_models::UNCONDITIONAL;
 
@@ -16,7 +16,7 @@ fn generate(model: &Model, steps: usize) -> Vec<f32> {
         denoiser.as_ref(),
         model.method(),
         SampleRequest::new(12, 2, UNCONDITIONAL),
-        model.levels_for_steps(steps),
+        model.levels_for_steps(steps, LabelChoice::Any),
         &device(),
     )
     .unwrap();
@@ -38,6 +38,7 @@ fn save_then_load_gives_the_same_outputs() {
     for kind in [ModelKind::Cd, ModelKind::Teacher] {
         let mut original = model(kind, 21);
         original.manifest.recommended_levels.insert("2".into(), vec![0.8]);
+        original.manifest.recommended_levels_any.insert("2".into(), vec![1.2]);
         original.manifest.training.command = "cm test".into();
         let path = original.save(&dir, "roundtrip").unwrap();
         let loaded = Model::load(&path, &device()).unwrap();
@@ -58,14 +59,23 @@ fn save_then_load_gives_the_same_outputs() {
 #[test]
 fn recommended_levels_win_over_the_default_curve() {
     let mut m = model(ModelKind::Cd, 2);
-    let default = m.levels_for_steps(3);
+    let default = m.levels_for_steps(3, LabelChoice::Digit(4));
     assert_eq!(default.len(), 3);
     assert_eq!(default[0], 80.0);
     assert!(default.windows(2).all(|w| w[1] < w[0]) && default[2] > 0.002);
+    assert_eq!(m.levels_for_steps(3, LabelChoice::Any), default);
     m.manifest.recommended_levels.insert("3".into(), vec![2.0, 0.5]);
-    assert_eq!(m.levels_for_steps(3), vec![80.0, 2.0, 0.5]);
+    // Labelled images use them; any digit falls back to them while it has none of its own.
+    for label in [LabelChoice::Digit(4), LabelChoice::InTurn, LabelChoice::Any] {
+        assert_eq!(m.levels_for_steps(3, label), vec![80.0, 2.0, 0.5], "{label}");
+    }
+    m.manifest.recommended_levels_any.insert("3".into(), vec![3.0, 0.7]);
+    assert_eq!(m.levels_for_steps(3, LabelChoice::Any), vec![80.0, 3.0, 0.7]);
+    assert_eq!(m.levels_for_steps(3, LabelChoice::InTurn), vec![80.0, 2.0, 0.5]);
+    assert_eq!(m.levels_for_steps(2, LabelChoice::Any), m.levels_for_steps(2, LabelChoice::Digit(0)), "no step count of its own");
     let teacher = model(ModelKind::Teacher, 2);
-    assert_eq!(teacher.levels_for_steps(18).len(), 18);
+    assert_eq!(teacher.levels_for_steps(18, LabelChoice::Any), teacher.levels_for_steps(18, LabelChoice::Digit(1)));
+    assert_eq!(teacher.levels_for_steps(18, LabelChoice::Any).len(), 18);
 }
 
 #[test]

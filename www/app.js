@@ -168,10 +168,12 @@ function updateLink() {
   $('share').textContent = url;
 }
 
-/** The noise levels of the current settings for `gen`: sigma_max first. */
+/** The noise levels of the current settings for `gen`: sigma_max first (the recommended ones
+ * depend on the label: any digit has its own). */
 function levelsFor(gen) {
   const s = page.state;
-  return s.levels ? [gen.levels(1)[0], ...s.levels] : gen.levels(s.steps);
+  const label = s.label ?? undefined;
+  return s.levels ? [gen.levels(1, label)[0], ...s.levels] : gen.levels(s.steps, label);
 }
 
 /** The wasm call of the current mode: `(gen, onStep) => Promise<pixels>`, and how to show it. */
@@ -366,7 +368,7 @@ async function compare() {
     add('diffusion teacher (Heun)', t.pixels, t.detail);
     const cm = await generator(s.model);
     for (const steps of [1, 2, 4]) {
-      const r = await run(cm, cm.levels(steps));
+      const r = await run(cm, cm.levels(steps, s.label ?? undefined));
       add(`consistency, ${steps} step${steps > 1 ? 's' : ''}`, r.pixels, r.detail);
     }
     setStatus('done');

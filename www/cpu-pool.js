@@ -135,9 +135,12 @@ class PooledGenerator {
     this.levelTable = levels;
   }
 
-  levels(steps) {
-    const levels = this.levelTable[steps - 1];
-    if (!levels) throw new Error(`steps must be 1 to ${this.levelTable.length}, got ${steps}`);
+  /** As `Generator.levels`, from the tables each label's levels were read into at load. */
+  levels(steps, label) {
+    const table = this.levelTable[String(label ?? 'any')];
+    if (!table) throw new Error(`label must be a digit 0-9, "any" or "0-9" (the digits in turn), got ${label}`);
+    const levels = table[steps - 1];
+    if (!levels) throw new Error(`steps must be 1 to ${table.length}, got ${steps}`);
     return levels.slice();
   }
 

@@ -7,6 +7,8 @@ const models = new Map();
 let ready = null;
 
 const LEVEL_TABLE = 64; // steps 1..64, what the page may ask `levels` for
+// Every label `levels` takes, as text (the API reads '7' as 7); 'any' stands for no label too.
+const LABELS = ['any', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0-9'];
 
 async function handle({ id, op, ...args }) {
   if (op === 'init') {
@@ -21,7 +23,7 @@ async function handle({ id, op, ...args }) {
       : await Generator.load(args.manifest, args.weights, 'cpu');
     models.get(args.name)?.free();
     models.set(args.name, gen);
-    const levels = Array.from({ length: LEVEL_TABLE }, (_, i) => gen.levels(i + 1));
+    const levels = Object.fromEntries(LABELS.map((label) => [label, Array.from({ length: LEVEL_TABLE }, (_, i) => gen.levels(i + 1, label))]));
     return { kind: gen.kind, adapter: gen.adapter, levels };
   }
   const gen = models.get(args.name);

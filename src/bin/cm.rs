@@ -328,7 +328,8 @@ struct EvalArgs {
     #[arg(long)]
     conditional: bool,
     /// Search each consistency model's intermediate levels (greedily, on --tune-samples samples)
-    /// and save the best as the manifest's recommended levels.
+    /// and save the best as the manifest's recommended levels: those of labelled images with
+    /// --conditional, else those of "any digit" (`recommended_levels_any`).
     #[arg(long)]
     tune: bool,
     #[arg(long, default_value_t = 300)]
@@ -483,7 +484,7 @@ fn sample_command(
         (_, "euler") => Method::Euler,
         _ => Method::Heun,
     };
-    let levels = levels.unwrap_or_else(|| model.levels_for_steps(steps));
+    let levels = levels.unwrap_or_else(|| model.levels_for_steps(steps, label));
     let request = SampleRequest::labelled(seed, 0, count, label);
     let denoiser = model.denoiser();
     let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.clone(), &device).map_err(|e| e.to_string())?;
@@ -522,9 +523,11 @@ fn classifier_command(data: &Path, steps: u64, batch: usize, seed: u64, limit: O
 }
 
 /// Greedy search of intermediate levels: for k steps, keep the best levels of k - 1 steps and try
-/// each candidate below the last one (the official code's search on FID, on few samples).
+/// each candidate below the last one (the official code's search on FID, on few samples). With
+/// `--conditional` it tunes the levels of labelled images, else those of "any digit".
 fn tune_levels(model: &mut Model, steps: &[usize], args: &EvalArgs, classifier: &consistency_models::train::classifier::Classifier, reference: &Reference, device: &Device) {
     let sigma = model.manifest.sigma;
+    let label = eval::label_choice(args.conditional);
     let candidates: Vec<f64> = (1..24).map(|i| sigma.karras_level_at(i as f64 / 24.0)).rev().collect();
     let mut best: Vec<f64> = Vec::new();
     for k in 2..=steps.iter().copied().max().unwrap_or(1) {
@@ -539,7 +542,7 @@ fn tune_levels(model: &mut Model, steps: &[usize], args: &EvalArgs, classifier: 
         let Some(&(fd, c)) = scored.iter().min_by(|a, b| a.0.total_cmp(&b.0)) else { break };
         best.push(c);
         eprintln!("  {k} steps: best next level {c:.4} (FD {fd:.2} on {} samples)", args.tune_samples);
-        model.manifest.recommended_levels.insert(k.to_string(), best.clone());
+        model.manifest.recommended_levels_mut(label).insert(k.to_string(), best.clone());
     }
 }
 
@@ -567,7 +570,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
             if args.tune {
                 tune_levels(&mut model, &args.steps, args, &classifier, &reference, &device);
             }
-            args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k))).collect()
+            args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k, eval::label_choice(args.conditional)))).collect()
         } else {
             eval::teacher_settings(&model)
         };
@@ -636,11 +639,11 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
     let sampler = match args.mode {
         EditMode::Inpaint => {
             let mask = (read(&args.mask, "mask")? + 1.0).div_scalar(2.0).round(); // white -> 1, black -> 0
-            editing::inpainting(f, request, model.levels_for_steps(args.steps), read(&args.input, "input")?, mask, &device)
+            editing::inpainting(f, request, model.levels_for_steps(args.steps, args.label), read(&args.input, "input")?, mask, &device)
         }
         EditMode::Interpolate => {
             let label = args.label.single()?;
-            editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps), &device)
+            editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps, args.label), &device)
         }
         EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
         EditMode::Stroke => editing::stroke_guided(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
@@ -657,9 +660,7 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
     Ok(())
 }
 
-/// Writes `<dir>/grid-<name>-<setting>.png`: 40 conditional samples (digits 0-9 down the
-/// columns, four rows) per sampler setting the README shows. Returns (caption, file name) pairs.
-/// The sample grids of a model: (caption, file name, steps).
+/// The sample grids the README shows of a model: (caption, file name, steps).
 fn grid_settings(name: &str, method: Method) -> Vec<(String, String, usize)> {
     match method {
         Method::Consistency => [1, 2].iter().map(|&k| (format!("{name}, {k} step{}", if k > 1 { "s" } else { "" }), format!("grid-{name}-{k}step.png"), k)).collect(),
@@ -672,7 +673,7 @@ fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) ->
     for (_, file, steps) in grid_settings(name, model.method()) {
         let denoiser = model.denoiser();
         let request = SampleRequest::labelled(0, 0, 40, LabelChoice::InTurn);
-        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps), device).map_err(|e| e.to_string())?;
+        let sampler = Sampler::new(denoiser.as_ref(), model.method(), request, model.levels_for_steps(steps, LabelChoice::InTurn), device).map_err(|e| e.to_string())?;
         let pixels = sample(sampler, &mut |_| {}).into_data().try_to_vec::<f32>().map_err(|e| format!("{e:?}"))?;
         write_grid(&dir.join(&file), &pixels, 10)?;
     }

@@ -80,13 +80,18 @@ pub fn nearest_distances(images: &[f32], set: &Dataset) -> Vec<f64> {
         .collect()
 }
 
+/// The labels of an evaluation: the digits 0-9 in turn when `conditional`, else any digit.
+pub fn label_choice(conditional: bool) -> LabelChoice {
+    if conditional { LabelChoice::InTurn } else { LabelChoice::Any }
+}
+
 /// Generates `n` samples with `method` over `levels`, in batches: unconditional ("any digit"), or
 /// with the labels 0-9 in turn when `conditional`. Returns the pixels and the wall time per sample.
 #[allow(clippy::too_many_arguments)]
 pub fn generate(model: &Model, method: Method, levels: &[f64], n: usize, batch: usize, seed: u64, conditional: bool, device: &Device) -> (Vec<f32>, f64) {
     let denoiser = model.denoiser();
     let mut pixels = Vec::with_capacity(n * PIXELS);
-    let choice = if conditional { LabelChoice::InTurn } else { LabelChoice::Any };
+    let choice = label_choice(conditional);
     let start = Instant::now();
     for first in (0..n).step_by(batch) {
         let count = batch.min(n - first);

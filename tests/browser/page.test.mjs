@@ -53,7 +53,8 @@ test('CPU workers: a batch split between workers gives the pixels of one call, s
       split: split(5, 3),
       workers: pool.size,
       adapter: pooled.adapter,
-      levels: [Array.from(pooled.levels(3)), Array.from(single.levels(3))],
+      // Each label's recommended levels (any digit has its own in the fixture).
+      levels: [undefined, 'any', 3, '3', '0-9'].map((label) => [Array.from(pooled.levels(3, label)), Array.from(single.levels(3, label))]),
       indices: a.steps.map((s) => s.index),
       lengths: a.steps.map((s) => s.denoised.length),
       stepDiff: Math.max(...a.steps.map((s, i) => Math.max(diff(s.noisy, b.steps[i].noisy), diff(s.denoised, b.steps[i].denoised)))),
@@ -63,7 +64,8 @@ test('CPU workers: a batch split between workers gives the pixels of one call, s
   assert.deepEqual(r.split, [{ first: 0, count: 1 }, { first: 1, count: 2 }, { first: 3, count: 2 }]);
   assert.equal(r.workers, 3);
   assert.match(r.adapter, /3 workers/);
-  assert.deepEqual(r.levels[0], r.levels[1]);
+  for (const [fromPool, fromOne] of r.levels) assert.deepEqual(fromPool, fromOne);
+  assert.deepEqual(r.levels.map(([levels]) => levels), [[80, 2.5, 0.25], [80, 2.5, 0.25], [80, 5, 0.5], [80, 5, 0.5], [80, 5, 0.5]]);
   assert.deepEqual(r.indices, [0, 1, 2], 'one callback per step, in order');
   assert.deepEqual(r.lengths, [5 * 784, 5 * 784, 5 * 784], 'every step carries the whole batch');
   assert.ok(r.stepDiff < 1e-6, `steps differ by ${r.stepDiff}`);
@@ -117,6 +119,20 @@ test('the comparison runs the teacher at 35 NFE next to the consistency model at
   assert.match(captions[0], /^diffusion teacher \(Heun\): 35 NFE, \d+ ms$/);
   assert.match(captions[1], /^consistency, 1 step: 1 NFE/);
   assert.match(captions[3], /^consistency, 4 steps: 4 NFE/);
+  assert.deepEqual(errors, []);
+});
+
+test('any digit runs at its own recommended levels, labelled digits at theirs', async () => {
+  const { page, errors } = await openPage(env.browser, `${env.url}?model=cd&seed=5&steps=3&label=any&count=2&backend=cpu`);
+  const any = await generations(page);
+  assert.match(await page.textContent('#levels'), /80\.0 → 2\.50 → 0\.250/);
+  assert.deepEqual(any.steps.map((step) => step.sigma), [80, 2.5, 0.25], 'the steps run at those levels');
+  await page.selectOption('#label', '3');
+  await page.click('#generate');
+  const three = await generations(page, any.done + 1);
+  assert.match(await page.textContent('#levels'), /80\.0 → 5\.00 → 0\.500/);
+  assert.ok(maxAbsDiff(three.pixels, golden.steps3) < 1e-3, 'the labelled levels give the native pixels');
+  assert.match(await page.getAttribute('#share', 'href'), /steps=3&label=3/);
   assert.deepEqual(errors, []);
 });
 
