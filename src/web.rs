@@ -278,6 +278,13 @@ impl Generator {
         serde_json::to_value(self.inner.manifest.kind).ok().and_then(|v| v.as_str().map(String::from)).unwrap_or_default()
     }
 
+    /// 8 hex digits naming what decides this model's pixels (weights, levels; see
+    /// `Manifest::fingerprint`): the share link's `w`.
+    #[wasm_bindgen(getter)]
+    pub fn fingerprint(&self) -> String {
+        self.inner.manifest.fingerprint()
+    }
+
     /// The noise levels `steps` steps of `generate` would use for images asked for with `label`
     /// (as `generate` takes it; absent: any digit, whose recommended levels differ).
     pub fn levels(&self, steps: usize, label: JsValue) -> Result<Vec<f64>, JsValue> {

@@ -238,6 +238,20 @@ impl Manifest {
         Ok(())
     }
 
+    /// A short name (8 hex digits) for what decides a model's pixels: its weights file, network,
+    /// noise levels and recommended levels (not its metrics or training notes). A share link
+    /// carries it, so the page can tell when the weights it ships have changed since.
+    pub fn fingerprint(&self) -> String {
+        let pixels_depend_on = serde_json::json!({
+            "sha256": self.sha256.to_ascii_lowercase(),
+            "network": self.network,
+            "sigma": self.sigma,
+            "recommended_levels": self.recommended_levels,
+            "recommended_levels_any": self.recommended_levels_any,
+        });
+        sha256_hex(pixels_depend_on.to_string().as_bytes())[..8].to_string()
+    }
+
     /// The recommended levels of images asked for with `label` (those of "any digit" are tuned
     /// apart from the labelled ones).
     pub fn recommended_levels_mut(&mut self, label: LabelChoice) -> &mut BTreeMap<String, Vec<f64>> {

@@ -40,5 +40,6 @@ fn write_browser_fixture_and_native_golden_pixels() {
         assert!(pixels.iter().any(|v| v.abs() > 0.01), "a random network still gives non-trivial pixels");
         golden.insert(format!("steps{steps}"), serde_json::json!(pixels));
     }
+    golden.insert("fingerprint".into(), serde_json::json!(model.manifest.fingerprint()));
     std::fs::write(dir.join("golden.json"), serde_json::to_string(&golden).unwrap()).unwrap();
 }

@@ -57,6 +57,27 @@ fn save_then_load_gives_the_same_outputs() {
 }
 
 #[test]
+fn the_fingerprint_follows_what_decides_the_pixels_and_nothing_else() {
+    let (text, _) = saved(ModelKind::Cd, 5);
+    let manifest = Manifest::from_json(&text).unwrap();
+    let fingerprint = manifest.fingerprint();
+    assert!(fingerprint.len() == 8 && fingerprint.chars().all(|c| c.is_ascii_hexdigit() && !c.is_ascii_uppercase()), "{fingerprint}");
+    let changed = |change: &dyn Fn(&mut Manifest)| {
+        let mut m = manifest.clone();
+        change(&mut m);
+        m.fingerprint() != fingerprint
+    };
+    assert!(!changed(&|m| m.metrics = serde_json::json!([{"fd": 1.0}])), "metrics do not change the pixels");
+    assert!(!changed(&|m| m.training.command = "cm other".into()));
+    assert!(!changed(&|m| m.sha256 = m.sha256.to_ascii_uppercase()), "the hash's case");
+    assert!(changed(&|m| m.sha256 = sha256_hex(b"other weights")));
+    assert!(changed(&|m| drop(m.recommended_levels.insert("2".into(), vec![0.8]))));
+    assert!(changed(&|m| drop(m.recommended_levels_any.insert("2".into(), vec![0.8]))));
+    assert!(changed(&|m| m.sigma.sigma_max = 40.0));
+    assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap().fingerprint(), fingerprint, "survives a save");
+}
+
+#[test]
 fn recommended_levels_win_over_the_default_curve() {
     let mut m = model(ModelKind::Cd, 2);
     let default = m.levels_for_steps(3, LabelChoice::Digit(4));

@@ -21,6 +21,7 @@ const page = {
   pixels: null,
   sketch: null, // the drawing canvas of the edit modes
   animating: false,
+  linkWeights: null, // the link's `w`, checked against the model at the first generation
 };
 // What the browser tests read.
 window.cm = { ready: false, done: 0, steps: [], pixels: null, errors: [] };
@@ -168,6 +169,22 @@ function updateLink() {
   $('share').textContent = url;
 }
 
+/**
+ * Says once when the link was made with other weights or levels than the page ships (its images
+ * can then differ from the shared ones), and keeps the link naming the model in use.
+ */
+function checkWeights(gen) {
+  const s = page.state;
+  if (page.linkWeights && page.linkWeights !== gen.fingerprint) {
+    notice(`Link: it was made with other ${s.model} weights or levels (w=${page.linkWeights}) than this page ships (w=${gen.fingerprint}), so its images can differ from the ones that were shared.`);
+  }
+  page.linkWeights = null;
+  if (s.weights !== gen.fingerprint) {
+    s.weights = gen.fingerprint;
+    updateLink();
+  }
+}
+
 /** The noise levels of the current settings for `gen`: sigma_max first (the recommended ones
  * depend on the label: any digit has its own). */
 function levelsFor(gen) {
@@ -224,6 +241,7 @@ async function generate() {
     const result = await withFallback(async () => {
       const gen = await generator(s.model);
       page.backend.adapter ??= gen.adapter;
+      checkWeights(gen);
       showBadge();
       const levels = s.mode === 'generate' ? levelsFor(gen) : null;
       $('levels').textContent = levels ? `noise levels σ: ${Array.from(levels, (v) => v.toPrecision(3)).join(' → ')}` : '';
@@ -442,6 +460,7 @@ function wireControls() {
 async function main() {
   const { state, notes } = parseState(location.search);
   page.state = state;
+  page.linkWeights = state.weights;
   for (const note of notes) notice(`Link: ${note}`);
   page.sketch = new Sketch($('sketch'));
   window.cm.drawing = () => ({ values: Array.from(page.sketch.values()), mask: Array.from(page.sketch.mask) });

@@ -126,10 +126,11 @@ function pace(onStep) {
 
 /** A model loaded in every worker of a pool: `generate` splits the batch between them. */
 class PooledGenerator {
-  constructor(pool, name, { kind, adapter, levels }) {
+  constructor(pool, name, { kind, adapter, fingerprint, levels }) {
     this.pool = pool;
     this.name = name;
     this.kind = kind;
+    this.fingerprint = fingerprint;
     this.backend = 'cpu';
     this.adapter = `${adapter}, ${pool.size} worker${pool.size > 1 ? 's' : ''}`;
     this.levelTable = levels;

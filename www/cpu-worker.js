@@ -24,7 +24,7 @@ async function handle({ id, op, ...args }) {
     models.get(args.name)?.free();
     models.set(args.name, gen);
     const levels = Object.fromEntries(LABELS.map((label) => [label, Array.from({ length: LEVEL_TABLE }, (_, i) => gen.levels(i + 1, label))]));
-    return { kind: gen.kind, adapter: gen.adapter, levels };
+    return { kind: gen.kind, adapter: gen.adapter, fingerprint: gen.fingerprint, levels };
   }
   const gen = models.get(args.name);
   if (!gen) throw new Error(`model ${args.name} is not loaded in this worker`);

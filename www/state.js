@@ -45,6 +45,7 @@ export const DEFAULTS = Object.freeze({
   strength: 4, // stroke-guided: the level the drawing is noised to
   noise: 0.5, // denoising: the level of the noise added to the digit
   img: null, // the drawing (codec.js text), for the edit modes
+  weights: null, // `w`: the fingerprint of the model that made the images (8 hex digits)
 });
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
@@ -98,6 +99,11 @@ export function parseState(search) {
     if (/^[A-Za-z0-9_-]{1,4000}$/.test(raw)) state.img = raw;
     else notes.push('img is not a drawing this page wrote; starting from an empty drawing.');
   }
+  if (params.has('w')) {
+    const raw = params.get('w');
+    if (/^[0-9a-f]{8}$/.test(raw)) state.weights = raw;
+    else notes.push(`w=${JSON.stringify(raw)} is not a weights fingerprint (8 hex digits); ignoring it.`);
+  }
   choice('backend', BACKENDS);
   integer('seed', 0, MAX_SEED);
   integer('steps', 1, MAX_STEPS);
@@ -134,6 +140,7 @@ export function formatState(state) {
   else params.set('steps', String(state.steps));
   params.set('label', formatLabel(state.label));
   params.set('count', String(state.count));
+  if (state.weights) params.set('w', state.weights);
   if (state.backend !== 'auto') params.set('backend', state.backend);
   if (state.mode !== 'generate') params.set('mode', state.mode);
   if (state.mode === 'interpolate') {

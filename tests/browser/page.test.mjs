@@ -141,10 +141,20 @@ test('a share link reproduces exactly the same images', async () => {
   const a = await generations(first.page);
   const link = await first.page.getAttribute('#share', 'href');
   assert.match(link, /seed=77/);
+  assert.match(link, new RegExp(`&w=${golden.fingerprint}&`), 'the link names the weights (as native Rust does)');
   const second = await openPage(env.browser, link);
   const b = await generations(second.page);
   assert.equal(b.pixels.length, 4 * 784);
   assert.deepEqual(b.pixels, a.pixels);
+  assert.deepEqual(await second.page.locator('#notices li').allTextContents(), []);
+  // A link made with weights the page no longer ships still opens, and says its images can differ.
+  const old = await openPage(env.browser, link.replace(/w=[0-9a-f]{8}/, 'w=0badc0de'));
+  await generations(old.page);
+  const notices = await old.page.locator('#notices li').allTextContents();
+  assert.equal(notices.length, 1, notices.join('\n'));
+  assert.match(notices[0], /made with other cd weights or levels \(w=0badc0de\) than this page ships \(w=[0-9a-f]{8}\)/);
+  assert.match(await old.page.getAttribute('#share', 'href'), new RegExp(`&w=${golden.fingerprint}&`), 'its new link names the weights in use');
+  assert.deepEqual(old.errors, []);
 });
 
 test('"0-9 in turn" gives image k the digit k mod 10 however the batch is split between workers', async () => {

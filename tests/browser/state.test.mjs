@@ -11,6 +11,7 @@ test('a formatted state parses back to itself', () => {
     { ...DEFAULTS, levels: [12.5, 0.8], steps: 3, label: 9 },
     { ...DEFAULTS, label: null },
     { ...DEFAULTS, label: IN_TURN, count: 10 },
+    { ...DEFAULTS, weights: '0123abcd' },
   ]) {
     const { state: parsed, notes } = parseState(formatState(state));
     assert.deepEqual(parsed, state);
@@ -32,6 +33,9 @@ test('malformed and out-of-range values are replaced and reported', () => {
   assert.deepEqual(parseState('?seed=1.5').state.seed, DEFAULTS.seed);
   assert.deepEqual(parseState('?seed=').state.seed, DEFAULTS.seed);
   assert.deepEqual(parseState('?levels=81').notes.length, 1);
+  const w = parseState('?w=XYZ');
+  assert.equal(w.state.weights, null);
+  assert.match(w.notes.join('\n'), /w="XYZ" is not a weights fingerprint/);
 });
 
 test('the digits 0-9 in turn are the default, and a morph, which keeps one label, falls back to any', () => {
