@@ -4,8 +4,10 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+use consistency_models::burn::tensor::Device;
 use consistency_models::train::data;
 use consistency_models::train::trainer::LogLine;
+use consistency_models::weights::{Model, module_bytes, round_mantissas};
 
 const CM: &str = env!("CARGO_BIN_EXE_cm");
 
@@ -87,6 +89,15 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert!(mean_loss(&lines[lines.len() - 2..]) < mean_loss(&lines[..2]), "CD loss did not decrease: {lines:?}");
     let manifest = std::fs::read_to_string(format!("{w}/cd.json")).unwrap();
     assert!(manifest.contains("\"kind\": \"cd\"") && manifest.contains("cm distill") && manifest.contains("\"storage\": \"f16-planes\""));
+    // The same run exported with 4-bit mantissas: recorded in the manifest; the weights are the
+    // rounded ones (rounding them again changes nothing) and still sample.
+    cm(&["export", "--run", &cd_run, "--name", "cd-m4", "--out", w, "--half", "--mantissa-bits", "4"]);
+    let m4 = Model::load(Path::new(&format!("{w}/cd-m4.json")), &Device::flex()).unwrap();
+    assert_eq!(m4.manifest.training.extra["mantissa_bits"], 4);
+    assert!(m4.manifest.training.command.contains("--half --mantissa-bits 4"), "{}", m4.manifest.training.command);
+    assert_eq!(module_bytes(round_mantissas(m4.net.clone(), 4)), module_bytes(m4.net.clone()));
+    assert!(cm_fails(&["export", "--run", &cd_run, "--name", "x", "--out", w, "--mantissa-bits", "4"]).contains("--half"));
+    assert!(cm_fails(&["export", "--run", &cd_run, "--name", "x", "--out", w, "--half", "--mantissa-bits", "11"]).contains("11"));
 
     // A run can start from existing weights of the same network (--init): with a negligible
     // learning rate its export samples exactly like the weights it started from.

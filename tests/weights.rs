@@ -3,7 +3,9 @@ mod common;
 
 use common::*;
 use consistency_models::sampling::{LabelChoice, Method, SampleRequest, Sampler, sample};
-use consistency_models::weights::{FORMAT_VERSION, Manifest, Model, ModelKind, WeightsError, module_bytes, sha256_hex};
+use consistency_models::weights::{
+    FORMAT_VERSION, Manifest, Model, ModelKind, Storage, WeightsError, module_bytes, round_mantissa, round_mantissas, sha256_hex,
+};
 use consistency_models::UNCONDITIONAL;
 
 fn model(kind: ModelKind, seed: u64) -> Model {
@@ -53,6 +55,39 @@ fn save_then_load_gives_the_same_outputs() {
         let from_bytes = Model::from_bytes(&text, bytes, &device()).unwrap();
         assert_eq!(generate(&from_bytes, 1), generate(&original, 1));
     }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn rounded_mantissas_are_the_nearest_values_with_that_many_bits() {
+    let (one, ulp4) = (1.0f32, 2f32.powi(-4));
+    assert_eq!(round_mantissa(one + ulp4 / 2.0, 4), one + ulp4, "a tie goes away from zero");
+    assert_eq!(round_mantissa(one + ulp4 / 4.0, 4), one);
+    assert_eq!(round_mantissa(-(one + ulp4 * 0.75), 4), -(one + ulp4));
+    assert_eq!(round_mantissa(1.96875, 4), 2.0, "a carry into the exponent");
+    for x in [0.1f32, -0.7, 3.3e-3, 12345.6, -2.0e-4] {
+        for bits in [1, 4, 10] {
+            let r = round_mantissa(x, bits);
+            assert_eq!(r.to_bits() & ((1 << (23 - bits)) - 1), 0, "{x} at {bits} bits: low bits cleared");
+            assert!(((r - x) / x).abs() <= 2f32.powi(-(bits as i32) - 1), "{x} at {bits} bits: {r}");
+            assert_eq!(round_mantissa(r, bits), r);
+        }
+        assert_eq!(round_mantissa(x, 23), x);
+    }
+    // A whole network: every parameter rounded, so rounding again changes nothing; outputs move
+    // a little; saved as f16 planes it loads back to the same rounded values.
+    let original = model(ModelKind::Cd, 8);
+    let mut rounded = Model { manifest: original.manifest.clone(), net: round_mantissas(original.net.clone(), 4) };
+    assert_ne!(module_bytes(rounded.net.clone()), module_bytes(original.net.clone()));
+    assert_eq!(module_bytes(round_mantissas(rounded.net.clone(), 4)), module_bytes(rounded.net.clone()));
+    let (a, b) = (generate(&original, 1), generate(&rounded, 1));
+    let diff = a.iter().zip(&b).map(|(x, y)| (x - y).abs()).fold(0.0f32, f32::max);
+    assert!(diff > 0.0 && diff < 0.2, "outputs differ by {diff}");
+    let dir = std::env::temp_dir().join(format!("cm-rounded-{}", std::process::id()));
+    rounded.manifest.storage = Storage::F16Planes;
+    let path = rounded.save(&dir, "rounded").unwrap();
+    let loaded = Model::load(&path, &device()).unwrap();
+    assert_eq!(module_bytes(loaded.net.clone()), module_bytes(rounded.net.clone()), "f16 keeps 4-bit mantissas exactly");
     std::fs::remove_dir_all(dir).ok();
 }
 

@@ -367,10 +367,12 @@ pub fn model_kind(objective: &Objective) -> ModelKind {
     }
 }
 
-/// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json`, with the commands that made them.
-/// `exported_by`: the command that asked for the export (recorded in the manifest after the run's
-/// own commands, so the manifest says exactly how its weights came to be).
-pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, exported_by: &str) -> Result<PathBuf, TrainError> {
+/// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json` at `storage` precision, rounded
+/// to `mantissa_bits` mantissa bits if given (see [`crate::weights::round_mantissas`]), with the
+/// commands that made them, and lists them in the folder's index. `exported_by`: the command that
+/// asked for the export (recorded in the manifest after the run's own commands, so the manifest
+/// says exactly how its weights came to be).
+pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, mantissa_bits: Option<u32>, exported_by: &str) -> Result<PathBuf, TrainError> {
     let dir = checkpoint::latest(run).ok_or_else(|| TrainError::Settings(format!("no checkpoint in {}", run.display())))?;
     let (state, t) = load_checkpoint(&dir, &Device::flex().autodiff())?;
     let s = &state.settings;
@@ -386,8 +388,15 @@ pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::S
     extra.insert("settings".into(), serde_json::to_value(s).expect("settings serialise"));
     extra.insert("train_seconds".into(), serde_json::json!(state.elapsed_secs.round()));
     extra.insert("parameters".into(), serde_json::json!(t.ema.num_params()));
+    if let Some(bits) = mantissa_bits {
+        extra.insert("mantissa_bits".into(), serde_json::json!(bits));
+    }
     let kind = manifest.kind;
-    let mut model = Model { manifest, net: t.ema };
+    let net = match mantissa_bits {
+        Some(bits) => crate::weights::round_mantissas(t.ema, bits),
+        None => t.ema,
+    };
+    let mut model = Model { manifest, net };
     let path = model.save(out_dir, name).map_err(|e| TrainError::Io(e.to_string()))?;
     crate::weights::update_index(out_dir, name, kind).map_err(|e| TrainError::Io(e.to_string()))?;
     Ok(path)
