@@ -175,12 +175,13 @@ function updateLink() {
  */
 function checkWeights(gen) {
   const s = page.state;
-  if (page.linkWeights && page.linkWeights !== gen.fingerprint) {
-    notice(`Link: it was made with other ${s.model} weights or levels (w=${page.linkWeights}) than this page ships (w=${gen.fingerprint}), so its images can differ from the ones that were shared.`);
+  const shipped = gen.fingerprint; // the wasm getter hashes the manifest: read it once
+  if (page.linkWeights && page.linkWeights !== shipped) {
+    notice(`Link: it was made with other ${s.model} weights or levels (w=${page.linkWeights}) than this page ships (w=${shipped}), so its images can differ from the ones that were shared.`);
   }
   page.linkWeights = null;
-  if (s.weights !== gen.fingerprint) {
-    s.weights = gen.fingerprint;
+  if (s.weights !== shipped) {
+    s.weights = shipped;
     updateLink();
   }
 }

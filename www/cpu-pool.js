@@ -139,7 +139,7 @@ class PooledGenerator {
   /** As `Generator.levels`, from the tables each label's levels were read into at load. */
   levels(steps, label) {
     const table = this.levelTable[String(label ?? 'any')];
-    if (!table) throw new Error(`label must be a digit 0-9, "any" or "0-9" (the digits in turn), got ${label}`);
+    if (!table) throw new Error(`no levels for label ${label}: the workers read them for ${Object.keys(this.levelTable).join(', ')}`);
     const levels = table[steps - 1];
     if (!levels) throw new Error(`steps must be 1 to ${table.length}, got ${steps}`);
     return levels.slice();

@@ -388,14 +388,12 @@ pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::S
     extra.insert("settings".into(), serde_json::to_value(s).expect("settings serialise"));
     extra.insert("train_seconds".into(), serde_json::json!(state.elapsed_secs.round()));
     extra.insert("parameters".into(), serde_json::json!(t.ema.num_params()));
+    let mut net = t.ema;
     if let Some(bits) = mantissa_bits {
         extra.insert("mantissa_bits".into(), serde_json::json!(bits));
+        net = crate::weights::round_mantissas(net, bits);
     }
     let kind = manifest.kind;
-    let net = match mantissa_bits {
-        Some(bits) => crate::weights::round_mantissas(t.ema, bits),
-        None => t.ema,
-    };
     let mut model = Model { manifest, net };
     let path = model.save(out_dir, name).map_err(|e| TrainError::Io(e.to_string()))?;
     crate::weights::update_index(out_dir, name, kind).map_err(|e| TrainError::Io(e.to_string()))?;
