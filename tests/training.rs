@@ -6,7 +6,9 @@ use std::process::Command;
 
 use consistency_models::burn::tensor::Device;
 use consistency_models::train::data;
-use consistency_models::train::trainer::LogLine;
+use consistency_models::train::checkpoint;
+use consistency_models::train::objectives::Objective;
+use consistency_models::train::trainer::{Invocation, LogLine, RunSettings, train};
 use consistency_models::weights::{Model, module_bytes, round_mantissas};
 
 const CM: &str = env!("CARGO_BIN_EXE_cm");
@@ -230,6 +232,84 @@ fn a_resumed_run_continues_exactly_like_an_uninterrupted_one() {
     }
     let state = std::fs::read_to_string(Path::new(a).join("checkpoint/state.json")).unwrap();
     assert!(state.contains("--resume"), "the resume command is recorded");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+/// A tiny teacher run in this process (so a crash can be simulated inside its saves), saving a
+/// checkpoint after every step.
+fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
+    let network = consistency_models::UNetConfig::new().with_base_channels(8).with_channel_mult(vec![1, 2]).with_norm_groups(4);
+    let settings = RunSettings {
+        objective: Objective::Teacher { p_mean: -1.2, p_std: 1.2 },
+        network,
+        sigma: consistency_models::SigmaConfig::default(),
+        steps,
+        batch: 4,
+        lr: 2e-3,
+        warmup: 2,
+        ema: 0.9,
+        label_dropout: 0.1,
+        seed: 3,
+        data_path: "mnist".into(),
+        data_sha256: data.sha256.clone(),
+        checkpoint_minutes: 0.0, // after every step
+        sample_every: 0,
+        log_every: 1,
+        init: None,
+    };
+    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None };
+    (settings, inv)
+}
+
+#[test]
+fn a_run_killed_at_any_point_of_a_save_twice_in_a_row_resumes_bit_for_bit() {
+    let dir = temp("crash");
+    let data = data::load(&mnist()).unwrap().take(64);
+    let steps = 4;
+    let reference = dir.join("reference");
+    let (settings, inv) = tiny_run(&data, &reference, steps);
+    train(settings.clone(), &data, None, &inv).unwrap();
+    let expected = log(&reference);
+    // The parameters' values by name (the file also holds parameter ids, which differ per process).
+    let params = |run: &Path| -> Vec<(String, Vec<u8>)> {
+        let bytes = std::fs::read(run.join("checkpoint/model.bpk")).unwrap();
+        let tensors = burn_pack::Reader::from_bytes(consistency_models::burn::tensor::Bytes::from_bytes_vec(bytes)).unwrap().into_tensors().unwrap();
+        tensors.into_iter().map(|t| (t.name.clone(), t.into_bytes().unwrap().to_vec())).collect()
+    };
+    let expected_model = params(&reference);
+    // Filesystem operations of one save (the first, into an empty folder, and the later ones).
+    let ops_of_save = |after: Option<u64>| -> u64 {
+        let run = dir.join("count");
+        let _ = std::fs::remove_dir_all(&run);
+        let (settings, mut inv) = tiny_run(&data, &run, 2);
+        inv.max_steps_now = after;
+        checkpoint::crash_after(Some(u64::MAX));
+        train(settings, &data, None, &inv).unwrap();
+        u64::MAX - checkpoint::crash_after_left().unwrap()
+    };
+    let (one, two) = (ops_of_save(Some(1)), ops_of_save(None));
+    let per_save = two - one;
+    assert!(per_save >= 10, "a save has its writes, renames and syncs ({per_save})");
+    // Crash in the save of step 2 at each operation (the first save succeeded), resume and crash
+    // at the same operation of the next save, then resume to the end.
+    for op in 0..per_save {
+        let run = dir.join(format!("op{op}"));
+        let (settings, inv) = tiny_run(&data, &run, steps);
+        checkpoint::crash_after(Some(one + op));
+        assert!(train(settings.clone(), &data, None, &inv).is_err(), "op {op}: the crash happens");
+        let resume = Invocation { resume: true, ..tiny_run(&data, &run, steps).1 };
+        checkpoint::crash_after(Some(op));
+        assert!(train(settings.clone(), &data, None, &resume).is_err(), "op {op}: the second crash happens");
+        checkpoint::crash_after(None);
+        let resumed = train(settings, &data, None, &resume).unwrap_or_else(|e| panic!("op {op}: {e}"));
+        assert_eq!(resumed.step, steps);
+        let got = log(&run);
+        assert_eq!(got.len(), expected.len(), "op {op}: one log line per step, none twice");
+        for (g, e) in got.iter().zip(&expected) {
+            assert_eq!((g.step, g.loss), (e.step, e.loss), "op {op}: step {} differs", e.step);
+        }
+        assert!(params(&run) == expected_model, "op {op}: the same weights");
+    }
     std::fs::remove_dir_all(dir).ok();
 }
 

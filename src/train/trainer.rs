@@ -182,7 +182,7 @@ fn save_checkpoint(run: &Path, state: &RunState, t: &Training) -> Result<(), Tra
     if let Some(target) = &t.target {
         parts.push(("target.bpk", module_bytes(target.clone())));
     }
-    checkpoint::write(run, &parts, || Ok(())).map_err(io(format!("writing checkpoint in {}", run.display())))
+    checkpoint::write(run, state.step, &parts).map_err(io(format!("writing checkpoint in {}", run.display())))
 }
 
 fn load_checkpoint(dir: &Path, ad: &Device) -> Result<(RunState, Training), TrainError> {
@@ -265,7 +265,9 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
         }
     }
     let plain = Device::flex();
-    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(run.join("log.jsonl")).map_err(io("log.jsonl"))?;
+    let log_path = run.join("log.jsonl");
+    cut_log(&log_path, state.step)?;
+    let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io("log.jsonl"))?;
 
     let end = inv.max_steps_now.map_or(settings.steps, |n| (state.step + n).min(settings.steps));
     let bar = progress_bar(state.step, settings.steps, inv.show_progress);
@@ -324,6 +326,25 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     }
     bar.finish();
     Ok(state)
+}
+
+/// Keeps the lines of `log.jsonl` up to `step` (the checkpoint a run continues from, 0 for a new
+/// run): a run killed after its last checkpoint logged steps it will now take again, and a line
+/// cut short by the kill is dropped.
+fn cut_log(path: &Path, step: u64) -> Result<(), TrainError> {
+    let text = match std::fs::read_to_string(path) {
+        Ok(text) => text,
+        Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
+        Err(e) => return Err(io(path.display())(e)),
+    };
+    let kept: String = text
+        .lines()
+        .map_while(|line| serde_json::from_str::<LogLine>(line).ok().filter(|l| l.step <= step).map(|_| format!("{line}\n")))
+        .collect();
+    if kept.len() != text.len() {
+        crate::weights::write_atomic(path, kept.as_bytes()).map_err(|e| TrainError::Io(e.to_string()))?;
+    }
+    Ok(())
 }
 
 fn progress_bar(position: u64, total: u64, show: bool) -> indicatif::ProgressBar {
