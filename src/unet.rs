@@ -91,6 +91,9 @@ impl UNetConfig {
         if self.attention && (self.attention_heads == 0 || lowest % self.attention_heads != 0) {
             return Err(format!("attention_heads {} must divide {lowest}", self.attention_heads));
         }
+        if self.num_classes != 0 && self.num_classes != 10 {
+            return Err(format!("num_classes must be 10 (the digits) or 0 (no labels), got {}", self.num_classes));
+        }
         if !(0.0..1.0).contains(&self.dropout) {
             return Err(format!("dropout must be in [0, 1), got {}", self.dropout));
         }

@@ -15,7 +15,7 @@
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
-use burn::module::{Module, ModuleMapper, Param};
+use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
 use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
@@ -214,6 +214,12 @@ impl Manifest {
         let manifest: Manifest =
             serde_json::from_value(raw).map_err(|e| WeightsError::Manifest(e.to_string()))?;
         manifest.sigma.validate().map_err(WeightsError::Config)?;
+        check_file_name(&manifest.file)?;
+        for (table, levels) in [("recommended_levels", &manifest.recommended_levels), ("recommended_levels_any", &manifest.recommended_levels_any)] {
+            for (steps, levels) in levels {
+                check_recommended_levels(&manifest.sigma, steps, levels).map_err(|m| WeightsError::Config(format!("{table}[{steps:?}]: {m}")))?;
+            }
+        }
         Ok(manifest)
     }
 
@@ -271,6 +277,36 @@ impl Manifest {
     }
 }
 
+/// The weights file a manifest names must be a plain file name beside it: letters, digits, `.`,
+/// `_` and `-`, not starting with a dot. No folder, no `..`, no absolute path, no device.
+fn check_file_name(name: &str) -> Result<(), WeightsError> {
+    let plain = !name.is_empty()
+        && name.len() <= 128
+        && !name.starts_with('.')
+        && name.bytes().all(|b| b.is_ascii_alphanumeric() || b"._-".contains(&b));
+    if plain {
+        Ok(())
+    } else {
+        Err(WeightsError::Manifest(format!(
+            "`file` must be a plain file name beside the manifest (letters, digits, '.', '_', '-'), got {name:?}"
+        )))
+    }
+}
+
+/// A recommended-levels entry: `steps` (1 to 64) maps to `steps - 1` decreasing levels strictly
+/// between sigma_min and sigma_max.
+fn check_recommended_levels(sigma: &SigmaConfig, steps: &str, levels: &[f64]) -> Result<(), String> {
+    let n: usize = steps.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("the step count must be 1 to 64")?;
+    if levels.len() != n - 1 {
+        return Err(format!("{n} steps need {} intermediate levels, got {}", n - 1, levels.len()));
+    }
+    let inside = levels.iter().all(|&l| l > sigma.sigma_min && l < sigma.sigma_max);
+    if !inside || levels.windows(2).any(|w| w[1] >= w[0]) {
+        return Err(format!("levels must decrease strictly between {} and {}, got {levels:?}", sigma.sigma_min, sigma.sigma_max));
+    }
+    Ok(())
+}
+
 /// `steps - 1` levels between `sigma_max` and `sigma_min`, at positions `(steps - i) / (steps + 1)`
 /// of the Karras curve (`i = 1 .. steps-1`): decreasing, none at either end.
 pub fn default_intermediate_levels(sigma: &SigmaConfig, steps: usize) -> Vec<f64> {
@@ -279,9 +315,70 @@ pub fn default_intermediate_levels(sigma: &SigmaConfig, steps: usize) -> Vec<f64
         .collect()
 }
 
+/// The most bytes a weights file may have (the largest network [`UNetConfig::validate`] allows
+/// is far smaller): a path to an endless file (`/dev/zero`) gives an error, not an exhausted memory.
+pub const MAX_WEIGHTS_BYTES: u64 = 256 << 20;
+
+/// The most bytes a manifest may have (the shipped ones have about 20 kB).
+pub const MAX_MANIFEST_BYTES: u64 = 16 << 20;
+
+/// Collects the shape of every parameter by its path, as the burnpack names it, without
+/// initialising any (a freshly built network's parameters are lazy: nothing is allocated yet).
+#[derive(Default)]
+struct ParamShapes {
+    path: Vec<String>,
+    shapes: BTreeMap<String, Vec<usize>>,
+}
+
+impl ModuleVisitor for ParamShapes {
+    fn enter_module(&mut self, name: &str, _container_type: &str) {
+        self.path.push(name.to_string());
+    }
+
+    fn exit_module(&mut self, _name: &str, _container_type: &str) {
+        self.path.pop();
+    }
+
+    fn visit_float<const D: usize>(&mut self, param: &Param<Tensor<D>>) {
+        self.shapes.insert(self.path.join("."), param.lazy_shape().to_vec());
+    }
+}
+
+/// Compares the tensors a burnpack holds (names, shapes, precision: its metadata only) with the
+/// parameters of `net`, before anything is loaded or allocated, so a manifest that describes a
+/// network other than its weights (or a huge one) gives an error instead of exhausting memory.
+fn check_tensors<M: Module>(net: &M, bytes: &[u8]) -> Result<(), WeightsError> {
+    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
+        .and_then(|reader| reader.into_tensors())
+        .map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+    let mut expected = ParamShapes::default();
+    net.visit(&mut expected);
+    let mut expected = expected.shapes;
+    for tensor in &tensors {
+        let Some(shape) = expected.remove(&tensor.name) else {
+            return Err(WeightsError::Mismatch(format!("the weights hold a tensor {:?} that the network does not have", tensor.name)));
+        };
+        if tensor.shape.as_slice() != shape.as_slice() {
+            return Err(WeightsError::Mismatch(format!(
+                "{}: the weights have shape {:?}, the network {:?}",
+                tensor.name, tensor.shape.as_slice(), shape
+            )));
+        }
+        if !matches!(tensor.dtype, DType::F32 | DType::F16) {
+            return Err(WeightsError::Mismatch(format!("{}: stored as {:?}, expected f32 or f16", tensor.name, tensor.dtype)));
+        }
+    }
+    match expected.keys().next() {
+        Some(missing) => Err(WeightsError::Mismatch(format!("the weights lack the network's tensor {missing:?}"))),
+        None => Ok(()),
+    }
+}
+
 /// Parses burnpack bytes and loads them into `net` (casting stored f16 to the module's f32),
-/// turning every failure into an error.
+/// turning every failure into an error. `net` should be freshly built (lazy parameters): its
+/// parameters' shapes are checked against the file's before anything is allocated.
 pub fn load_into<M: Module>(net: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
+    check_tensors(&net, &bytes)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| WeightsError::Corrupt(e.to_string()))?
         .cast_to_module_dtype();
@@ -373,10 +470,7 @@ impl Model {
 
     /// Reads `<path>` (a manifest) and the weights file it names, next to it.
     pub fn load(manifest_path: &Path, device: &Device) -> Result<Self, WeightsError> {
-        let text = read_text(manifest_path)?;
-        let manifest = Manifest::from_json(&text)?;
-        let weights_path = manifest_path.with_file_name(&manifest.file);
-        let weights = std::fs::read(&weights_path).map_err(|error| WeightsError::Io { path: weights_path, error })?;
+        let (text, weights) = read_manifest_and_weights(manifest_path)?;
         Self::from_bytes(&text, weights, device)
     }
 
@@ -446,12 +540,40 @@ pub fn update_index(dir: &Path, name: &str, kind: ModelKind) -> Result<(), Weigh
     write_atomic(&path, text.as_bytes())
 }
 
-fn read_text(path: &Path) -> Result<String, WeightsError> {
-    std::fs::read_to_string(path).map_err(|error| WeightsError::Io { path: path.to_path_buf(), error })
+/// Reads at most `limit` bytes of `path`, refusing a longer (or endless) file.
+fn read_bounded(path: &Path, limit: u64) -> Result<Vec<u8>, WeightsError> {
+    use std::io::Read;
+    let io = |error| WeightsError::Io { path: path.to_path_buf(), error };
+    let mut bytes = Vec::new();
+    std::fs::File::open(path).map_err(io)?.take(limit + 1).read_to_end(&mut bytes).map_err(io)?;
+    if bytes.len() as u64 > limit {
+        return Err(io(std::io::Error::other(format!("larger than the {limit} bytes allowed"))));
+    }
+    Ok(bytes)
+}
+
+/// Reads a manifest and the weights file it names beside it (checked to be a plain file name
+/// before anything is read), both with a size limit.
+pub fn read_manifest_and_weights(manifest_path: &Path) -> Result<(String, Vec<u8>), WeightsError> {
+    let text = String::from_utf8(read_bounded(manifest_path, MAX_MANIFEST_BYTES)?)
+        .map_err(|e| WeightsError::Manifest(format!("{}: not UTF-8 text: {e}", manifest_path.display())))?;
+    let manifest = Manifest::from_json(&text)?;
+    let weights = read_bounded(&manifest_path.with_file_name(&manifest.file), MAX_WEIGHTS_BYTES)?;
+    Ok((text, weights))
+}
+
+/// Makes the renames and removals inside `folder` durable (a no-op where folders cannot be
+/// opened, as on Windows).
+pub fn sync_dir(folder: &Path) -> std::io::Result<()> {
+    #[cfg(unix)]
+    std::fs::File::open(folder)?.sync_all()?;
+    #[cfg(not(unix))]
+    let _ = folder;
+    Ok(())
 }
 
 /// Writes `bytes` to `path` through `path.tmp` and a rename, so a reader (or a crash) never sees
-/// a half-written file.
+/// a half-written file; the folder is synced after the rename, so the new file is durable.
 pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
     let io = |error| WeightsError::Io { path: path.to_path_buf(), error };
     if let Some(parent) = path.parent().filter(|p| !p.as_os_str().is_empty()) {
@@ -466,5 +588,7 @@ pub fn write_atomic(path: &Path, bytes: &[u8]) -> Result<(), WeightsError> {
         file.write_all(bytes).map_err(io)?;
         file.sync_all().map_err(io)?;
     }
-    std::fs::rename(&tmp, path).map_err(io)
+    std::fs::rename(&tmp, path).map_err(io)?;
+    let parent = path.parent().filter(|p| !p.as_os_str().is_empty()).unwrap_or(Path::new("."));
+    sync_dir(parent).map_err(io)
 }

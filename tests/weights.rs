@@ -250,3 +250,87 @@ fn half_precision_storage_halves_the_file_and_loads_as_f32() {
     assert_eq!(std::fs::read(dir.join("again.bpk")).unwrap(), std::fs::read(dir.join("half.bpk")).unwrap());
     std::fs::remove_dir_all(dir).ok();
 }
+
+/// A folder of its own under the temp dir.
+fn folder(name: &str) -> std::path::PathBuf {
+    let dir = std::env::temp_dir().join(format!("cm-weights-{name}-{}", std::process::id()));
+    let _ = std::fs::remove_dir_all(&dir);
+    std::fs::create_dir_all(&dir).unwrap();
+    dir
+}
+
+#[test]
+fn a_manifest_may_name_only_a_plain_file_beside_it() {
+    let (text, bytes) = saved(ModelKind::Cd, 7);
+    let dir = folder("names");
+    std::fs::write(dir.join("m.bpk"), &bytes).unwrap();
+    let mut manifest = Manifest::from_json(&text).unwrap();
+    for bad in ["/etc/passwd", "../../x", "/dev/zero", "sub/m.bpk", "..", ".", "", ".hidden", "m.bpk\0", "c:\\m.bpk", "m\\..\\x"] {
+        manifest.file = bad.into();
+        let json = manifest.to_json();
+        let err = Manifest::from_json(&json).unwrap_err();
+        assert!(matches!(err, WeightsError::Manifest(_)) && err.to_string().contains("plain file name"), "{bad:?}: {err}");
+        // Model::load refuses before reading anything: /dev/zero would never end.
+        std::fs::write(dir.join("bad.json"), &json).unwrap();
+        assert!(matches!(Model::load(&dir.join("bad.json"), &device()), Err(WeightsError::Manifest(_))), "{bad:?}");
+    }
+    manifest.file = "m.bpk".into();
+    std::fs::write(dir.join("good.json"), manifest.to_json()).unwrap();
+    Model::load(&dir.join("good.json"), &device()).expect("a plain name beside the manifest loads");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn an_oversized_weights_file_is_refused_without_reading_it_whole() {
+    let (text, _) = saved(ModelKind::Cd, 8);
+    let dir = folder("huge");
+    std::fs::write(dir.join("m.json"), &text).unwrap();
+    // A sparse file: larger than the limit on disk, costing nothing.
+    let file = std::fs::File::create(dir.join("m.bpk")).unwrap();
+    file.set_len(consistency_models::weights::MAX_WEIGHTS_BYTES + 1).unwrap();
+    let err = Model::load(&dir.join("m.json"), &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Io { .. }) && err.to_string().contains("larger than"), "{err}");
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_huge_network_in_the_manifest_is_refused_before_anything_is_allocated() {
+    // The hash covers the weights only, so a manifest can describe any network. The largest one
+    // the config allows would take gigabytes: the shapes must be compared before it is built.
+    let (text, bytes) = saved(ModelKind::Cd, 9);
+    let mut manifest = Manifest::from_json(&text).unwrap();
+    let huge = tiny_config().with_base_channels(256).with_channel_mult(vec![8, 8, 8]).with_res_blocks(4).with_norm_groups(8);
+    huge.validate().expect("within the config's bounds");
+    manifest.network = serde_json::to_value(&huge).unwrap();
+    let started = std::time::Instant::now();
+    let err = Model::from_bytes(&manifest.to_json(), bytes.clone(), &device()).unwrap_err();
+    assert!(matches!(err, WeightsError::Mismatch(_)), "{err}");
+    assert!(err.to_string().contains("shape"), "the message names the shapes: {err}");
+    assert!(started.elapsed().as_secs() < 10, "refused from the file's metadata, not after building the network");
+    // Config values outside what the crate can use are refused outright.
+    for (field, value) in [("num_classes", 1_000_000_000u64), ("num_classes", 11), ("base_channels", 100_000), ("res_blocks", 1000)] {
+        let mut network = manifest.network.clone();
+        network[field] = value.into();
+        manifest.network = network;
+        let err = Model::from_bytes(&manifest.to_json(), bytes.clone(), &device()).unwrap_err();
+        assert!(matches!(err, WeightsError::Config(_)), "{field} = {value}: {err}");
+        manifest.network = serde_json::to_value(&huge).unwrap();
+    }
+}
+
+#[test]
+fn recommended_levels_must_fit_their_step_count() {
+    let (text, bytes) = saved(ModelKind::Cd, 10);
+    let mut manifest = Manifest::from_json(&text).unwrap();
+    for (steps, levels) in [("2", vec![]), ("2", vec![1.0, 0.5]), ("3", vec![0.5, 1.0]), ("2", vec![80.0]), ("2", vec![0.001]), ("x", vec![]), ("65", vec![1.0; 64]), ("0", vec![])] {
+        for any in [false, true] {
+            let mut m = manifest.clone();
+            let table = if any { &mut m.recommended_levels_any } else { &mut m.recommended_levels };
+            table.insert(steps.into(), levels.clone());
+            let err = Model::from_bytes(&m.to_json(), bytes.clone(), &device()).unwrap_err();
+            assert!(matches!(err, WeightsError::Config(_)), "{steps:?}: {levels:?}: {err}");
+        }
+    }
+    manifest.recommended_levels.insert("3".into(), vec![2.0, 0.5]);
+    Model::from_bytes(&manifest.to_json(), bytes, &device()).expect("valid levels load");
+}

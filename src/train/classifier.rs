@@ -35,6 +35,14 @@ pub struct Classifier {
 }
 
 impl ClassifierConfig {
+    /// Checks the sizes before any layer is made, so a bad manifest gives an error, not a panic.
+    pub fn validate(&self) -> Result<(), String> {
+        if !(1..=256).contains(&self.channels) || !(1..=4096).contains(&self.features) {
+            return Err(format!("classifier channels must be 1 to 256 and features 1 to 4096, got {} and {}", self.channels, self.features));
+        }
+        Ok(())
+    }
+
     pub fn init(&self, device: &Device) -> Classifier {
         let conv = |i, o| Conv2dConfig::new([i, o], [3, 3]).with_padding(PaddingConfig2d::Explicit(1, 1, 1, 1)).init(device);
         Classifier {

@@ -23,7 +23,7 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 
 use crate::train::classifier::{Classifier, ClassifierConfig};
-use crate::weights::{Manifest, ModelKind, WeightsError, load_into, module_bytes, sha256_hex, write_atomic};
+use crate::weights::{Manifest, ModelKind, WeightsError, load_into, module_bytes, read_manifest_and_weights, sha256_hex, write_atomic};
 
 /// Saves a trained classifier as `<dir>/<name>.bpk` + `.json`.
 pub fn save_classifier(dir: &Path, name: &str, config: &ClassifierConfig, model: &Classifier, mut manifest: Manifest) -> Result<PathBuf, WeightsError> {
@@ -40,16 +40,14 @@ pub fn save_classifier(dir: &Path, name: &str, config: &ClassifierConfig, model:
 
 /// Loads a classifier saved by [`save_classifier`].
 pub fn load_classifier(manifest_path: &Path, device: &Device) -> Result<(Manifest, Classifier), WeightsError> {
-    let io = |path: PathBuf| move |error| WeightsError::Io { path, error };
-    let text = std::fs::read_to_string(manifest_path).map_err(io(manifest_path.to_path_buf()))?;
+    let (text, bytes) = read_manifest_and_weights(manifest_path)?;
     let manifest = Manifest::from_json(&text)?;
     if manifest.kind != ModelKind::Classifier {
         return Err(WeightsError::Config(format!("{} is not a classifier", manifest_path.display())));
     }
-    let weights_path = manifest_path.with_file_name(&manifest.file);
-    let bytes = std::fs::read(&weights_path).map_err(io(weights_path))?;
     manifest.verify(&bytes)?;
     let config: ClassifierConfig = serde_json::from_value(manifest.network.clone()).map_err(|e| WeightsError::Config(e.to_string()))?;
+    config.validate().map_err(WeightsError::Config)?;
     let model = load_into(config.init(device), bytes)?;
     Ok((manifest, model))
 }
