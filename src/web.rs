@@ -150,6 +150,35 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
+/// The most steps one call runs (`steps`, or `levels` plus the first step at sigma_max).
+pub const MAX_STEPS: usize = 64;
+/// The most images one call makes: `count`, or the positions `t` of an interpolation.
+pub const MAX_IMAGES: usize = 256;
+
+/// The limits of one `generate`, `edit` or `levels` call, `{steps, images}`: the page's own
+/// limits (`www/state.js`) must stay within them, which the browser tests check for every mode.
+#[wasm_bindgen]
+pub fn limits() -> Result<JsValue, JsValue> {
+    let limits = serde_json::json!({ "steps": MAX_STEPS, "images": MAX_IMAGES });
+    limits.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
+}
+
+fn check_steps(steps: usize) -> Result<usize, JsValue> {
+    if (1..=MAX_STEPS).contains(&steps) {
+        Ok(steps)
+    } else {
+        Err(js_err(format!("steps must be 1 to {MAX_STEPS}, got {steps}")))
+    }
+}
+
+fn check_images(n: usize, what: &str) -> Result<usize, JsValue> {
+    if (1..=MAX_IMAGES).contains(&n) {
+        Ok(n)
+    } else {
+        Err(js_err(format!("{what} must be 1 to {MAX_IMAGES}, got {n}")))
+    }
+}
+
 /// Seeds are integers in [0, 2^53) so that JavaScript numbers carry them exactly.
 fn integer(value: f64, what: &str) -> Result<u64, JsValue> {
     if value.is_finite() && value >= 0.0 && value.fract() == 0.0 && value < 9_007_199_254_740_992.0 {
@@ -289,7 +318,7 @@ impl Generator {
     /// (as `generate` takes it; absent: any digit, whose recommended levels differ).
     pub fn levels(&self, steps: usize, label: JsValue) -> Result<Vec<f64>, JsValue> {
         let label: Option<LabelOption> = serde_wasm_bindgen::from_value(label).map_err(js_err)?;
-        Ok(self.inner.levels_for_steps(steps, label_choice(&label)?))
+        Ok(self.inner.levels_for_steps(check_steps(steps)?, label_choice(&label)?))
     }
 
     /// Generates images. `options`: `{seed, steps?, levels?, label?, count?, firstImage?}`
@@ -303,15 +332,13 @@ impl Generator {
         future_to_promise(async move {
             reject_unknown_keys(&options, &["seed", "steps", "levels", "label", "count", "firstImage"])?;
             let options: GenerateOptions = serde_wasm_bindgen::from_value(options).map_err(js_err)?;
-            if options.count == 0 || options.count > 256 {
-                return Err(js_err(format!("count must be 1 to 256, got {}", options.count)));
-            }
+            check_images(options.count, "count")?;
             let label = label_choice(&options.label)?;
             let request = SampleRequest::labelled(integer(options.seed, "seed")?, integer(options.first_image, "firstImage")?, options.count, label);
             let levels = match (&options.levels, options.steps) {
-                (Some(levels), _) => levels.clone(),
-                (None, Some(steps)) if (1..=64).contains(&steps) => model.levels_for_steps(steps, label),
-                (None, Some(steps)) => return Err(js_err(format!("steps must be 1 to 64, got {steps}"))),
+                (Some(levels), _) if levels.len() <= MAX_STEPS => levels.clone(),
+                (Some(levels), _) => return Err(js_err(format!("levels must hold at most {MAX_STEPS} levels, got {}", levels.len()))),
+                (None, Some(steps)) => model.levels_for_steps(check_steps(steps)?, label),
                 (None, None) => model.levels_for_steps(1, label),
             };
             let denoiser = model.denoiser();
@@ -341,12 +368,8 @@ impl Generator {
             if model.method() != crate::sampling::Method::Consistency {
                 return Err(js_err("editing needs a consistency model (cd or ct), not the diffusion teacher"));
             }
-            if options.count == 0 || options.count > 64 {
-                return Err(js_err(format!("count must be 1 to 64, got {}", options.count)));
-            }
-            if !(1..=64).contains(&options.steps) {
-                return Err(js_err(format!("steps must be 1 to 64, got {}", options.steps)));
-            }
+            check_images(options.count, "count")?;
+            check_steps(options.steps)?;
             let seed = integer(options.seed, "seed")?;
             let labels = label_choice(&options.label)?;
             let request = SampleRequest::labelled(seed, 0, options.count, labels);
@@ -382,8 +405,9 @@ impl Generator {
                 "interpolate" => {
                     let seed_b = integer(options.seed_b.ok_or_else(|| js_err("mode \"interpolate\" needs seedB"))?, "seedB")?;
                     let t = options.t.clone().ok_or_else(|| js_err("mode \"interpolate\" needs t, positions in [0, 1]"))?;
-                    if t.is_empty() || t.len() > 64 || t.iter().any(|t| !(0.0..=1.0).contains(t)) {
-                        return Err(js_err("t must hold 1 to 64 positions in [0, 1]"));
+                    check_images(t.len(), "the number of positions t")?;
+                    if t.iter().any(|t| !(0.0..=1.0).contains(t)) {
+                        return Err(js_err("t must hold positions in [0, 1]"));
                     }
                     let label = labels.single().map_err(js_err)?;
                     editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps, labels), &device)
