@@ -1,5 +1,8 @@
 // The page's whole state, and its round trip through the URL (the share link).
-// Pure functions: tested in node (tests/browser/state.test.mjs) as well as in the page.
+// Pure functions: tested in node (tests/browser/state.test.mjs, state-props.test.mjs) as well as
+// in the page. The limits here must stay within the wasm library's `limits()`: `demand` says what
+// one run asks of it, and tests/browser/limits.test.mjs checks that for every mode.
+import { MAX_TEXT } from './codec.js';
 
 export const MAX_STEPS = 8;
 export const MAX_COUNT = 64;
@@ -10,6 +13,9 @@ export const BACKENDS = ['auto', 'webgpu', 'cpu'];
 export const MODES = ['generate', 'inpaint', 'stroke', 'denoise', 'interpolate'];
 // Starting levels of the stroke-guided (strength) and denoising (noise) sliders.
 export const LEVEL_RANGE = Object.freeze({ strength: [0.1, 80], noise: [0.01, 80] });
+
+// The steps of the comparison's calls: the diffusion teacher, then the consistency model.
+export const COMPARE_STEPS = Object.freeze({ teacher: 18, consistency: Object.freeze([1, 2, 4]) });
 
 // The label that asks for the digits 0-9 in turn (the wasm API's `label: "0-9"`).
 export const IN_TURN = '0-9';
@@ -50,6 +56,11 @@ export const DEFAULTS = Object.freeze({
 
 const clamp = (v, lo, hi) => Math.min(hi, Math.max(lo, v));
 
+/** A link's value as a note quotes it: JSON, cut short, so that a huge value makes no huge note. */
+function quote(raw) {
+  return JSON.stringify(raw.length > 40 ? `${raw.slice(0, 40)}…` : raw);
+}
+
 /**
  * Reads the state from URL search parameters. Returns `{state, notes}`: every value that was
  * malformed or out of range is replaced (by the default, or clamped) and described in `notes`.
@@ -63,29 +74,29 @@ export function parseState(search) {
     const raw = params.get(name);
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value) || !Number.isInteger(value)) {
-      notes.push(`${name}=${JSON.stringify(raw)} is not an integer; using ${DEFAULTS[name] ?? 'any'}.`);
+      notes.push(`${name}=${quote(raw)} is not an integer; using ${DEFAULTS[name] ?? 'any'}.`);
       return;
     }
     const clamped = clamp(value, lo, hi);
-    if (clamped !== value) notes.push(`${name}=${raw} is outside ${lo}-${hi}; using ${clamped}.`);
+    if (clamped !== value) notes.push(`${name}=${value} is outside ${lo}-${hi}; using ${clamped}.`);
     state[name] = clamped;
   };
   const choice = (name, options) => {
     if (!params.has(name)) return;
     const raw = params.get(name);
     if (options.includes(raw)) state[name] = raw;
-    else notes.push(`${name}=${JSON.stringify(raw)} is not one of ${options.join(', ')}; using ${DEFAULTS[name]}.`);
+    else notes.push(`${name}=${quote(raw)} is not one of ${options.join(', ')}; using ${DEFAULTS[name]}.`);
   };
   const real = (name, lo, hi) => {
     if (!params.has(name)) return;
     const raw = params.get(name);
     const value = Number(raw);
     if (raw.trim() === '' || !Number.isFinite(value)) {
-      notes.push(`${name}=${JSON.stringify(raw)} is not a number; using ${DEFAULTS[name]}.`);
+      notes.push(`${name}=${quote(raw)} is not a number; using ${DEFAULTS[name]}.`);
       return;
     }
     const clamped = clamp(value, lo, hi);
-    if (clamped !== value) notes.push(`${name}=${raw} is outside ${lo}-${hi}; using ${clamped}.`);
+    if (clamped !== value) notes.push(`${name}=${value} is outside ${lo}-${hi}; using ${clamped}.`);
     state[name] = clamped;
   };
   choice('model', MODELS);
@@ -96,13 +107,13 @@ export function parseState(search) {
   real('noise', ...LEVEL_RANGE.noise);
   if (params.has('img')) {
     const raw = params.get('img');
-    if (/^[A-Za-z0-9_-]{1,4000}$/.test(raw)) state.img = raw;
+    if (/^[A-Za-z0-9_-]+$/.test(raw) && raw.length <= MAX_TEXT) state.img = raw;
     else notes.push('img is not a drawing this page wrote; starting from an empty drawing.');
   }
   if (params.has('w')) {
     const raw = params.get('w');
     if (/^[0-9a-f]{8}$/.test(raw)) state.weights = raw;
-    else notes.push(`w=${JSON.stringify(raw)} is not a weights fingerprint (8 hex digits); ignoring it.`);
+    else notes.push(`w=${quote(raw)} is not a weights fingerprint (8 hex digits); ignoring it.`);
   }
   choice('backend', BACKENDS);
   integer('seed', 0, MAX_SEED);
@@ -112,7 +123,7 @@ export function parseState(search) {
     const raw = params.get('label');
     const label = parseLabel(raw);
     if (label !== undefined) state.label = label;
-    else notes.push(`label=${JSON.stringify(raw)} is not a digit, "any" or "0-9"; using ${formatLabel(DEFAULTS.label)}.`);
+    else notes.push(`label=${quote(raw)} is not a digit, "any" or "0-9"; using ${formatLabel(DEFAULTS.label)}.`);
   }
   if (fitLabelToMode(state) && params.has('label')) notes.push('a morph keeps one label, not the digits in turn; using any.');
   if (params.has('levels')) {
@@ -125,7 +136,7 @@ export function parseState(search) {
       state.levels = levels;
       state.steps = levels.length + 1;
     } else {
-      notes.push(`levels=${JSON.stringify(raw)} must be up to ${MAX_STEPS - 1} decreasing numbers between 0.002 and 80; using ${state.steps} steps.`);
+      notes.push(`levels=${quote(raw)} must be up to ${MAX_STEPS - 1} decreasing numbers between 0.002 and 80; using ${state.steps} steps.`);
     }
   }
   return { state, notes };
@@ -136,7 +147,9 @@ export function formatState(state) {
   const params = new URLSearchParams();
   params.set('model', state.model);
   params.set('seed', String(state.seed));
-  if (state.levels) params.set('levels', state.levels.map((v) => String(Number(v.toPrecision(6)))).join(','));
+  // Exactly the levels the page ran at (JS writes the shortest text that reads back as the same
+  // number), so that the link reproduces its images; a link's levels are all that sets them.
+  if (state.levels) params.set('levels', state.levels.map(String).join(','));
   else params.set('steps', String(state.steps));
   params.set('label', formatLabel(state.label));
   params.set('count', String(state.count));
@@ -151,6 +164,20 @@ export function formatState(state) {
   if (state.mode === 'denoise') params.set('noise', String(state.noise));
   if (['inpaint', 'stroke', 'denoise'].includes(state.mode) && state.img) params.set('img', state.img);
   return `?${params.toString()}`;
+}
+
+/** `n` evenly spaced positions from 0 to 1 for the morph's path (at least the two ends). */
+export const morphPath = (n) => Array.from({ length: Math.max(2, n) }, (_, i) => i / (Math.max(2, n) - 1));
+
+/**
+ * What one run of `state` asks of the wasm library: `steps`, the steps of the call; `levels`, the
+ * length of an explicit `levels` array it passes (0: none); `images`, the images it makes (for a
+ * morph, the slider's frame and the path). Must stay within the library's `limits()`.
+ */
+export function demand(state) {
+  const steps = state.levels ? state.levels.length + 1 : state.steps;
+  if (state.mode === 'interpolate') return { steps, levels: 0, images: 1 + morphPath(state.count).length };
+  return { steps, levels: state.mode === 'generate' ? steps : 0, images: state.count };
 }
 
 /** A random seed for the dice button: an integer below 2^32 so links stay short. */
