@@ -105,3 +105,25 @@ async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds(
         assert!(String::from(js_sys::Error::from(err).message()).len() > 5, "{bad}");
     }
 }
+
+#[wasm_bindgen_test]
+async fn every_call_is_bounded_by_the_exported_limits() {
+    let limits: serde_json::Value = serde_wasm_bindgen::from_value(consistency_models::web::limits().unwrap()).unwrap();
+    assert_eq!(limits, serde_json::json!({"steps": 64, "images": 256}));
+    let generator = Generator::random(2.0, JsValue::UNDEFINED, Some("cpu".into())).await.unwrap();
+    assert_eq!(generator.levels(64, JsValue::UNDEFINED).unwrap().len(), 64);
+    for steps in [0, 65, 1 << 30] {
+        assert!(generator.levels(steps, JsValue::UNDEFINED).is_err(), "levels({steps})");
+    }
+    // The page's largest morph (count 64) sends 65 positions: within the limit.
+    let t: Vec<f64> = (0..65).map(|i| i as f64 / 64.0).collect();
+    let json = format!(r#"{{"mode": "interpolate", "seed": 1, "seedB": 2, "t": {t:?}}}"#);
+    let morph = JsFuture::from(generator.edit(options(&json), None)).await.unwrap();
+    assert_eq!(floats(morph).len(), 65 * 784);
+    let t: Vec<f64> = vec![0.5; 257];
+    let json = format!(r#"{{"mode": "interpolate", "seed": 1, "seedB": 2, "t": {t:?}}}"#);
+    assert!(JsFuture::from(generator.edit(options(&json), None)).await.is_err(), "257 positions");
+    let levels: Vec<f64> = (0..65).map(|i| 80.0 - i as f64).collect();
+    let json = format!(r#"{{"seed": 1, "levels": {levels:?}}}"#);
+    assert!(JsFuture::from(generator.generate(options(&json), None)).await.is_err(), "65 levels");
+}
