@@ -9,10 +9,11 @@ const BASE_ARGS = [
 
 /**
  * Starts the static server (on a free port, `weightsDir` as weights/ if given) and a headless
- * Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu, so the browser offers no adapter.
+ * Chromium; `webgpu: false` leaves out --enable-unsafe-webgpu, so the browser offers no adapter;
+ * `policyHeader: false` serves without the CSP header (the page's <meta> policy alone).
  */
-export async function launch({ weightsDir, webgpu = true } = {}) {
-  const server = await startServer({ port: 0, weightsDir });
+export async function launch({ weightsDir, webgpu = true, policyHeader = true } = {}) {
+  const server = await startServer({ port: 0, weightsDir, policyHeader });
   const browser = await chromium.launch({
     executablePath: process.env.CHROMIUM ?? '/usr/bin/chromium',
     ignoreDefaultArgs: ['--headless'],
@@ -29,12 +30,22 @@ export async function launch({ weightsDir, webgpu = true } = {}) {
   };
 }
 
-/** Opens `url` in a new page, collecting console errors and uncaught exceptions. */
+/**
+ * Opens `url` in a new page, collecting console errors (the page's and its workers') and uncaught
+ * exceptions. Content-Security-Policy violations count as errors too, so every test that expects
+ * no error checks that the page runs under its policy: the page reports each as a console error
+ * (and the CPU workers report theirs, which Chromium logs where this listener does not reach).
+ */
 export async function openPage(browser, url) {
   const page = await browser.newPage();
   const errors = [];
   page.on('console', (msg) => msg.type() === 'error' && errors.push(msg.text()));
   page.on('pageerror', (err) => errors.push(String(err)));
+  await page.addInitScript(() => {
+    document.addEventListener('securitypolicyviolation', (e) => {
+      console.error(`Content Security Policy violation: ${e.effectiveDirective} blocked ${e.blockedURI || 'an inline resource'} (${e.sourceFile || 'the page'}:${e.lineNumber})`);
+    });
+  });
   await page.goto(url);
   return { page, errors };
 }
