@@ -6,7 +6,10 @@ import { CpuPool } from './cpu-pool.js';
 import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
 import { gridCanvas, imageCanvas } from './draw.js';
 import { Sketch } from './sketch.js';
-import { IN_TURN, LEVEL_RANGE, fitLabelToMode, formatLabel, formatState, parseLabel, parseState, randomSeed } from './state.js';
+import {
+  COMPARE_STEPS, IN_TURN, LEVEL_RANGE, MAX_COUNT, MAX_SEED, MAX_STEPS,
+  fitLabelToMode, formatLabel, formatState, morphPath, parseLabel, parseState, randomSeed,
+} from './state.js';
 
 const $ = (id) => document.getElementById(id);
 const page = {
@@ -107,14 +110,14 @@ function readControls() {
   const s = page.state;
   const steps = Number($('steps').value);
   if (steps !== s.steps) s.levels = null; // moving the slider drops explicit levels
-  s.seed = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed').value) || 0)));
+  s.seed = Math.max(0, Math.min(MAX_SEED, Math.floor(Number($('seed').value) || 0)));
   s.steps = steps;
   s.label = parseLabel($('label').value);
-  s.count = Math.max(1, Math.min(64, Math.floor(Number($('count').value) || 1)));
+  s.count = Math.max(1, Math.min(MAX_COUNT, Math.floor(Number($('count').value) || 1)));
   s.model = $('model').value;
   s.backend = $('backend').value;
   s.mode = document.querySelector('input[name=mode]:checked')?.value ?? 'generate';
-  s.seedB = Math.max(0, Math.min(2 ** 53 - 1, Math.floor(Number($('seed-b').value) || 0)));
+  s.seedB = Math.max(0, Math.min(MAX_SEED, Math.floor(Number($('seed-b').value) || 0)));
   s.t = Number($('t').value);
   fitLabelToMode(s);
 }
@@ -213,9 +216,6 @@ function modeCall() {
       return (gen, onStep) => gen.generate({ ...common, levels: levelsFor(gen), count: s.count }, onStep);
   }
 }
-
-/** `n` evenly spaced positions from 0 to 1 (at least the two ends). */
-const morphPath = (n) => Array.from({ length: Math.max(2, n) }, (_, i) => i / (Math.max(2, n) - 1));
 
 /** Columns of the result grid: ten for the digits 0-9 in turn (each digit keeps its column). */
 function gridColumns() {
@@ -383,10 +383,10 @@ async function compare() {
   try {
     setStatus('comparing…');
     const teacher = await generator('teacher');
-    const t = await run(teacher, teacher.levels(18));
+    const t = await run(teacher, teacher.levels(COMPARE_STEPS.teacher));
     add('diffusion teacher (Heun)', t.pixels, t.detail);
     const cm = await generator(s.model);
-    for (const steps of [1, 2, 4]) {
+    for (const steps of COMPARE_STEPS.consistency) {
       const r = await run(cm, cm.levels(steps, s.label ?? undefined));
       add(`consistency, ${steps} step${steps > 1 ? 's' : ''}`, r.pixels, r.detail);
     }
@@ -477,6 +477,9 @@ async function main() {
       state.img = null;
     }
   }
+  // The controls' ranges are the link's (state.js), which the browser tests hold to the library's.
+  $('steps').max = MAX_STEPS;
+  $('count').max = MAX_COUNT;
   writeControls();
   wireControls();
   // Compiled once, here: the CPU workers instantiate the same module.
