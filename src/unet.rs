@@ -73,6 +73,10 @@ impl UNetConfig {
         if levels == 0 || levels > 3 {
             return Err(format!("channel_mult needs 1 to 3 levels for 28x28 images, got {levels}"));
         }
+        if self.channel_mult[0] != 1 {
+            // The stem and the output head work at base_channels, the first level's width.
+            return Err(format!("channel_mult must start with 1 (the first level has base_channels), got {:?}", self.channel_mult));
+        }
         if self.base_channels == 0 || self.channel_mult.contains(&0) || self.res_blocks == 0 {
             return Err("base_channels, res_blocks and every channel_mult must be positive".into());
         }
