@@ -235,6 +235,56 @@ fn a_resumed_run_continues_exactly_like_an_uninterrupted_one() {
     std::fs::remove_dir_all(dir).ok();
 }
 
+fn git(dir: &Path, args: &[&str]) -> String {
+    let out = Command::new("git")
+        .args(["-c", "user.name=test", "-c", "user.email=test@example.invalid", "-c", "init.defaultBranch=main"])
+        .args(args)
+        .current_dir(dir)
+        .output()
+        .expect("run git");
+    assert!(out.status.success(), "git {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    String::from_utf8_lossy(&out.stdout).into_owned()
+}
+
+#[test]
+fn a_run_committed_under_runs_resumes_bit_for_bit_from_a_fresh_clone() {
+    let dir = temp("clone");
+    let d = mnist();
+    let d = d.to_str().unwrap();
+    let reference = dir.join("reference");
+    cm(&with_tiny(&["teacher", "--run", reference.to_str().unwrap(), "--data", d, "--steps", "8", "--log-every", "1"]));
+    // A session trains part of the run in its repository and commits it with the project's own
+    // ignore rules (what they leave out, a resumed run must not need)...
+    let repo = dir.join("repo");
+    std::fs::create_dir_all(&repo).unwrap();
+    std::fs::copy(Path::new(env!("CARGO_MANIFEST_DIR")).join(".gitignore"), repo.join(".gitignore")).unwrap();
+    git(&repo, &["init", "-q"]);
+    let run = repo.join("runs/tiny");
+    cm(&with_tiny(&["teacher", "--run", run.to_str().unwrap(), "--data", d, "--steps", "8", "--log-every", "1", "--max-steps-now", "5"]));
+    std::fs::create_dir_all(run.join("samples")).unwrap(); // as a run with --sample-every leaves them
+    std::fs::write(run.join("samples/step0000005.png"), b"grid").unwrap();
+    git(&repo, &["add", "-A"]);
+    git(&repo, &["commit", "-qm", "runs/tiny at step 5"]);
+    let committed = git(&repo, &["ls-files", "runs"]);
+    assert!(committed.contains("runs/tiny/checkpoint/complete.json") && committed.contains("runs/tiny/log.jsonl"), "{committed}");
+    assert!(!committed.contains("samples/"), "sample grids stay out: {committed}");
+    // ...and the next session, on a new machine, clones it and resumes there.
+    let clone = dir.join("clone");
+    git(&dir, &["clone", "-q", repo.to_str().unwrap(), clone.to_str().unwrap()]);
+    let out = Command::new(CM)
+        .args(with_tiny(&["teacher", "--run", "runs/tiny", "--data", d, "--steps", "8", "--log-every", "1", "--resume"]))
+        .current_dir(&clone)
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let (resumed, expected) = (log(&clone.join("runs/tiny")), log(&reference));
+    assert_eq!(resumed.len(), 8);
+    for (r, e) in resumed.iter().zip(&expected) {
+        assert_eq!((r.step, r.loss), (e.step, e.loss), "step {} differs after resuming in the clone", e.step);
+    }
+    std::fs::remove_dir_all(dir).ok();
+}
+
 /// A tiny teacher run in this process (so a crash can be simulated inside its saves), saving a
 /// checkpoint after every step.
 fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
