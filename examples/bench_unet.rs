@@ -1,5 +1,12 @@
 //! Benchmark (not a test): U-Net forward and training-step times on the CPU backend.
+//!
+//!   cargo run --release --features train --example bench_unet -- --json
+//!     one JSON line per shipped network (teacher 24x[1,2,2], student 16x[1,2,2]):
+//!     {"network", "params", "batch": 32, "threads", "train_step_s", "forward16_s"},
+//!     each time the median of 7 warm calls (a training step: forward, MSE, backward, Adam, as
+//!     `../shared/bench/torch_unet.py` times PyTorch's);
 //!   cargo run --release --features train --example bench_unet -- [channels] [batch] [mult, e.g. 1,2,2] [noattn]
+//!     one network, each warm call printed.
 use std::time::Instant;
 
 use burn::module::Module;
@@ -8,40 +15,87 @@ use burn::tensor::{Device, Tensor, TensorData};
 use consistency_models::sampling::SampleRequest;
 use consistency_models::{UNCONDITIONAL, UNetConfig, burn};
 
-fn main() {
-    let args: Vec<String> = std::env::args().collect();
-    let channels: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(32);
-    let batch: usize = args.get(2).and_then(|a| a.parse().ok()).unwrap_or(64);
-    let mult: Vec<usize> = args.get(3).map_or(vec![1, 2, 2], |m| m.split(',').map(|v| v.parse().unwrap()).collect());
-    let attention = args.get(4).is_none_or(|a| a != "noattn");
-    let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(mult.clone()).with_attention(attention);
+/// Seconds of each of `n` calls of `f`, after one call to warm up.
+fn times(n: usize, mut f: impl FnMut()) -> Vec<f64> {
+    f();
+    (0..n)
+        .map(|_| {
+            let t = Instant::now();
+            f();
+            t.elapsed().as_secs_f64()
+        })
+        .collect()
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    v[v.len() / 2]
+}
+
+/// Forward passes of `batch` images without autodiff.
+fn forward_times(config: &UNetConfig, batch: usize, n: usize) -> Vec<f64> {
+    let device = Device::flex();
+    let net = config.init(&device);
+    let labels = vec![UNCONDITIONAL; batch];
+    let x = SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &device);
+    let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; batch], [batch]), &device);
+    times(n, || {
+        let y = net.forward(x.clone(), c.clone(), &labels, None);
+        let _: Vec<f32> = y.into_data().try_to_vec().unwrap();
+    })
+}
+
+/// Training steps (forward, MSE, backward, Adam) at `batch`; also the parameter count.
+fn train_step_times(config: &UNetConfig, batch: usize, n: usize) -> (usize, Vec<f64>) {
     let plain = Device::flex();
     let ad = plain.clone().autodiff();
-    let net = config.init(&ad);
-    println!("channels {channels} x {mult:?}, batch {batch}, attention {attention}: {} parameters", net.num_params());
+    let mut net = Some(config.init(&ad));
+    let params = net.as_ref().unwrap().num_params();
     let labels = vec![UNCONDITIONAL; batch];
-    let x = SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &plain);
-    let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; batch], [batch]), &plain);
-    let valid = net.valid();
-    for _ in 0..2 {
-        let t = Instant::now();
-        let y = valid.forward(x.clone(), c.clone(), &labels, None);
-        let _: Vec<f32> = y.into_data().try_to_vec().unwrap();
-        println!("  forward: {:.3} s", t.elapsed().as_secs_f64());
-    }
+    let x = Tensor::<4>::from_data(SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &plain).into_data(), &ad);
+    let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; batch], [batch]), &ad);
     let mut optim = AdamConfig::new().init();
-    let mut net = net;
-    let xa = Tensor::<4>::from_data(x.into_data(), &ad);
-    let ca = Tensor::<1>::from_data(c.into_data(), &ad);
-    for _ in 0..3 {
-        let t = Instant::now();
-        let y = net.forward(xa.clone(), ca.clone(), &labels, None);
-        let loss = y.powi_scalar(2).mean();
-        let t_fwd = t.elapsed().as_secs_f64();
-        let grads = GradientsParams::from_grads(loss.backward(), &net);
-        let t_bwd = t.elapsed().as_secs_f64();
-        net = optim.step(1e-4, net, grads);
-        let _: f32 = net.valid().forward(xa.clone().narrow(0, 0, 1), ca.clone().narrow(0, 0, 1), &labels[..1], None).into_data().try_to_vec::<f32>().unwrap()[0];
-        println!("  train step: forward {t_fwd:.3} s, +backward {t_bwd:.3} s, total {:.3} s", t.elapsed().as_secs_f64());
+    let times = times(n, || {
+        let model = net.take().unwrap();
+        let loss = model.forward(x.clone(), c.clone(), &labels, None).powi_scalar(2).mean();
+        let grads = GradientsParams::from_grads(loss.backward(), &model);
+        // flex computes eagerly on this thread: when `step` returns, the step is done.
+        net = Some(optim.step(1e-4, model, grads));
+    });
+    (params, times)
+}
+
+fn main() {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    if args.first().is_some_and(|a| a == "--json") {
+        for (name, channels) in [("teacher", 24), ("student", 16)] {
+            let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(vec![1, 2, 2]);
+            let (params, train) = train_step_times(&config, 32, 7);
+            let forward = forward_times(&config, 16, 7);
+            let line = serde_json::json!({
+                "network": name,
+                "params": params,
+                "batch": 32,
+                // burn's flex backend runs on the calling thread (burn's `rayon` feature is off).
+                "threads": 1,
+                "train_step_s": median(train),
+                "forward16_s": median(forward),
+            });
+            println!("{line}");
+        }
+        return;
+    }
+    let channels: usize = args.first().and_then(|a| a.parse().ok()).unwrap_or(32);
+    let batch: usize = args.get(1).and_then(|a| a.parse().ok()).unwrap_or(64);
+    let mult: Vec<usize> = args.get(2).map_or(vec![1, 2, 2], |m| m.split(',').map(|v| v.parse().unwrap()).collect());
+    let attention = args.get(3).is_none_or(|a| a != "noattn");
+    let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(mult.clone()).with_attention(attention);
+    let (params, train) = train_step_times(&config, batch, 3);
+    println!("channels {channels} x {mult:?}, batch {batch}, attention {attention}: {params} parameters");
+    for t in forward_times(&config, batch, 2) {
+        println!("  forward: {t:.3} s");
+    }
+    for t in train {
+        println!("  train step: {t:.3} s");
     }
 }
