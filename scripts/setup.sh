@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Installs everything the build and the tests need, skipping what is already there.
 #   scripts/setup.sh           rust wasm target, wasm-pack, wasm-bindgen CLI, npm packages
-#   scripts/setup.sh --browser the same, plus Debian's chromium and chromedriver (for tests)
+#   scripts/setup.sh --browser the same, plus Debian's chromium, chromedriver and Vulkan loader (for tests)
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -32,6 +32,13 @@ if [ "${1:-}" = "--browser" ]; then
     export DEBIAN_FRONTEND=noninteractive
     apt-get update -qq
     apt-get install -y -qq chromium chromium-driver >/dev/null
+  fi
+  # The Vulkan loader, for the GPU tests on the software Vulkan driver chromium ships (SwiftShader).
+  if ! ldconfig -p | grep -q 'libvulkan.so.1 '; then
+    log "installing Debian's Vulkan loader (libvulkan1)"
+    export DEBIAN_FRONTEND=noninteractive
+    apt-get update -qq
+    apt-get install -y -qq --no-install-recommends libvulkan1 >/dev/null
   fi
 fi
 

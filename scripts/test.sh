@@ -1,6 +1,7 @@
 #!/usr/bin/env bash
-# Runs every test: native unit and integration tests, the wasm build, the library's wasm-bindgen
-# tests in headless Chromium, and the page's browser tests. Installs what it needs first.
+# Runs every test: native unit and integration tests, the GPU path on a software Vulkan driver,
+# the wasm build, the library's wasm-bindgen tests in headless Chromium, and the page's browser
+# tests. Installs what it needs first.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -11,6 +12,12 @@ step "set-up"
 
 step "native tests (cargo test --release --features train)"
 cargo test --release --features train
+
+step "GPU path on SwiftShader's software Vulkan (cargo test --release --features gpu --test gpu)"
+# The software Vulkan driver that Debian's chromium ships, through Debian's Vulkan loader (both
+# installed by setup.sh --browser): burn's wgpu backend runs on it as on a GPU, only slowly, so the
+# GPU code path is tested on any machine.
+VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json cargo test --release --features gpu --test gpu
 
 step "wasm build into pkg/"
 ./scripts/build-wasm.sh

@@ -307,7 +307,7 @@ fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invoc
         log_every: 1,
         init: None,
     };
-    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None };
+    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex() };
     (settings, inv)
 }
 
@@ -433,7 +433,7 @@ fn frechet_distance_is_near_zero_for_real_digits_and_large_for_noise() {
     let all = data::load(&mnist()).unwrap().take(3000);
     let (train, test) = all.split_every(3);
     let (classifier, accuracy) =
-        train_classifier(&ClassifierConfig::new(), &train, &test, 150, 32, 0, &indicatif::ProgressBar::hidden());
+        train_classifier(&ClassifierConfig::new(), &train, &test, 150, 32, 0, &indicatif::ProgressBar::hidden(), &Device::flex());
     assert!(accuracy > 0.8, "classifier accuracy {accuracy}");
     let device = Device::flex();
     let (a, b) = train.split_every(2);
@@ -445,4 +445,14 @@ fn frechet_distance_is_near_zero_for_real_digits_and_large_for_noise() {
     let real = frechet_distance_of(&fa, &fb);
     let fake = frechet_distance_of(&fa, &fnoise);
     assert!(real * 20.0 < fake, "real vs real {real}, real vs noise {fake}");
+}
+
+#[cfg(not(feature = "gpu"))]
+#[test]
+fn asking_a_cpu_only_build_for_the_gpu_says_how_to_get_one() {
+    for command in [&["teacher", "--run", "/nonexistent/run"][..], &["sample", "--model", "weights/cd.json"], &["eval"], &["classifier"]] {
+        let args: Vec<&str> = command.iter().copied().chain(["--device", "gpu"]).collect();
+        let err = cm_fails(&args);
+        assert!(err.contains("--features gpu"), "{args:?}: {err}");
+    }
 }

