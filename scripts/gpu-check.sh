@@ -9,7 +9,7 @@
 #   ./scripts/gpu-check.sh             there (or here, on any Vulkan adapter): runs the check
 #       device tool: run(command="./scripts/gpu-check.sh", carry=[".gpu", ".gl"], timeout_s=540)
 #
-# GPU_STEPS (default 300) and CPU_STEPS (default 20) set the lengths; the figures are the median
+# GPU_STEPS (default 300), CPU_STEPS (default 20) and LOG_EVERY (default 10) set the lengths; the figures are the median
 # steps/s of the logged intervals after the first (which holds the shader compilation).
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -46,7 +46,7 @@ CPU_STEPS=${CPU_STEPS:-20}
 work=$(mktemp -d)
 teacher() { # device steps
   "$CM" teacher --device "$1" --run "$work/$1" --data "$DATA" --steps "$2" --batch 32 --channels 24 \
-    --mult 1,2,2 --log-every 10 --sample-every 0 --checkpoint-minutes 1000 --quiet
+    --mult 1,2,2 --log-every "${LOG_EVERY:-10}" --sample-every 0 --checkpoint-minutes 1000 --quiet
 }
 rate() { # median steps/s of the logged intervals after the first
   grep -o '"steps_per_sec":[0-9.e+-]*' "$work/$1/log.jsonl" | tail -n +2 | cut -d: -f2 | sort -g |
