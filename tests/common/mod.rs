@@ -37,3 +37,27 @@ pub fn max_abs_diff(a: &[f32], b: &[f32]) -> f32 {
     assert_eq!(a.len(), b.len());
     a.iter().zip(b).map(|(x, y)| (x - y).abs()).fold(0.0, f32::max)
 }
+
+/// The settings of a tiny teacher run on `data` (batch 4, a checkpoint after every step, a log
+/// line per step): fast enough to train many times in one test.
+#[cfg(feature = "train")]
+pub fn tiny_teacher_settings(data: &consistency_models::train::data::Dataset, steps: u64) -> consistency_models::train::trainer::RunSettings {
+    consistency_models::train::trainer::RunSettings {
+        objective: consistency_models::train::objectives::Objective::Teacher { p_mean: -1.2, p_std: 1.2 },
+        network: tiny_config(),
+        sigma: sigma(),
+        steps,
+        batch: 4,
+        lr: 2e-3,
+        warmup: 2,
+        ema: 0.9,
+        label_dropout: 0.1,
+        seed: 3,
+        data_path: "mnist".into(),
+        data_sha256: data.sha256.clone(),
+        checkpoint_minutes: 0.0, // after every step
+        sample_every: 0,
+        log_every: 1,
+        init: None,
+    }
+}
