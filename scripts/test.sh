@@ -17,7 +17,11 @@ step "GPU path on SwiftShader's software Vulkan (cargo test --release --features
 # The software Vulkan driver that Debian's chromium ships, through Debian's Vulkan loader (both
 # installed by setup.sh --browser): burn's wgpu backend runs on it as on a GPU, only slowly, so the
 # GPU code path is tested on any machine.
-VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json cargo test --release --features gpu --test gpu
+# (A headless machine has no XDG_RUNTIME_DIR; without one, a display probe during wgpu's start-up
+# prints "error: XDG_RUNTIME_DIR is invalid" although nothing is wrong.)
+runtime_dir=${XDG_RUNTIME_DIR:-$(mktemp -d)}
+XDG_RUNTIME_DIR=$runtime_dir VK_ICD_FILENAMES=/usr/lib/chromium/vk_swiftshader_icd.json \
+  cargo test --release --features gpu --test gpu
 
 step "wasm build into pkg/"
 ./scripts/build-wasm.sh
