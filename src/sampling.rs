@@ -26,6 +26,10 @@ use crate::unet::{IMAGE_SIZE, UNCONDITIONAL};
 /// Pixels of one image.
 pub const PIXELS: usize = IMAGE_SIZE * IMAGE_SIZE;
 
+/// The most steps a request may run (the wasm API's limit, and the most a manifest may recommend
+/// levels for).
+pub const MAX_STEPS: usize = 64;
+
 /// Which digit each image asks for; written `any`, `0`-`9` or `0-9` (see [`std::str::FromStr`]).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
 pub enum LabelChoice {

@@ -19,7 +19,7 @@ use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
 use crate::editing;
-use crate::sampling::{LabelChoice, SampleRequest, Sampler, PIXELS};
+use crate::sampling::{LabelChoice, MAX_STEPS, PIXELS, SampleRequest, Sampler};
 use crate::unet::IMAGE_SIZE;
 use crate::weights::{Manifest, Model, ModelKind};
 use crate::{SigmaConfig, UNetConfig};
@@ -150,8 +150,6 @@ fn now_ms() -> f64 {
         .unwrap_or(0.0)
 }
 
-/// The most steps one call runs (`steps`, or `levels` plus the first step at sigma_max).
-pub const MAX_STEPS: usize = 64;
 /// The most images one call makes: `count`, or the positions `t` of an interpolation.
 pub const MAX_IMAGES: usize = 256;
 

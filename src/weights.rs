@@ -24,7 +24,7 @@ use sha2::{Digest, Sha256};
 use crate::consistency_function::ConsistencyFunction;
 use crate::denoiser::{Denoise, Denoiser};
 use crate::noise_levels::SigmaConfig;
-use crate::sampling::{LabelChoice, Method, consistency_levels, edm_levels};
+use crate::sampling::{LabelChoice, MAX_STEPS, Method, consistency_levels, edm_levels};
 use crate::unet::{UNet, UNetConfig};
 
 /// The manifest format this crate writes and reads.
@@ -293,10 +293,10 @@ fn check_file_name(name: &str) -> Result<(), WeightsError> {
     }
 }
 
-/// A recommended-levels entry: `steps` (1 to 64) maps to `steps - 1` decreasing levels strictly
+/// A recommended-levels entry: `steps` (1 to [`MAX_STEPS`]) maps to `steps - 1` decreasing levels strictly
 /// between sigma_min and sigma_max.
 fn check_recommended_levels(sigma: &SigmaConfig, steps: &str, levels: &[f64]) -> Result<(), String> {
-    let n: usize = steps.parse().ok().filter(|n| (1..=64).contains(n)).ok_or("the step count must be 1 to 64")?;
+    let n: usize = steps.parse().ok().filter(|n| (1..=MAX_STEPS).contains(n)).ok_or_else(|| format!("the step count must be 1 to {MAX_STEPS}"))?;
     if levels.len() != n - 1 {
         return Err(format!("{n} steps need {} intermediate levels, got {}", n - 1, levels.len()));
     }
