@@ -12,6 +12,7 @@
 //! - [`denoiser`] and [`consistency_function`]: thin wrappers around one [`unet::UNet`];
 //! - [`sampling`]: one-step, multistep (Algorithm 1), and EDM Heun/Euler samplers;
 //! - [`seeded_noise`]: portable seeded Gaussian noise, identical on native and wasm;
+//! - [`initial_weights`]: a network's random initial weights from a seed alone, on any device;
 //! - [`weights`]: burnpack weights plus a JSON manifest, loaded from bytes or a path.
 
 pub mod activation;
@@ -19,6 +20,7 @@ pub mod consistency_function;
 pub mod ct_schedule;
 pub mod denoiser;
 pub mod editing;
+pub mod initial_weights;
 pub mod noise_levels;
 pub mod preconditioning;
 pub mod sampling;

@@ -272,17 +272,9 @@ impl Generator {
             serde_wasm_bindgen::from_value(config).map_err(js_err)?
         };
         config.validate().map_err(js_err)?;
-        // Initialise on the CPU with the seed, then move: the same seed gives the same weights
-        // on every backend.
-        let cpu = Device::flex();
-        cpu.seed(integer(seed, "seed")?);
-        let net = config.init(&cpu);
+        let seed = integer(seed, "seed")?;
         let (device, backend, adapter) = device_for(backend).await?;
-        let net = if backend == "cpu" {
-            net
-        } else {
-            crate::weights::load_into(config.init(&device), crate::weights::module_bytes(net)).map_err(js_err)?
-        };
+        let net = crate::initial_weights::seeded(seed, &device, |device| config.init(device));
         let manifest = Manifest::new(ModelKind::Cd, &config, SigmaConfig::default());
         Ok(Self { inner: Rc::new(Model { manifest, net }), device, backend, adapter })
     }

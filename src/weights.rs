@@ -378,6 +378,11 @@ fn check_tensors<M: Module>(net: &M, bytes: &[u8]) -> Result<(), WeightsError> {
 /// turning every failure into an error. `net` should be freshly built (lazy parameters): its
 /// parameters' shapes are checked against the file's before anything is allocated.
 pub fn load_into<M: Module>(net: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
+    let _alone = crate::initial_weights::drawing(); // loading draws from burn's generator
+    load_into_unlocked(net, bytes)
+}
+
+pub(crate) fn load_into_unlocked<M: Module>(net: M, bytes: Vec<u8>) -> Result<M, WeightsError> {
     check_tensors(&net, &bytes)?;
     let record = ModuleRecord::from_bytes(Bytes::from_bytes_vec(bytes))
         .map_err(|e| WeightsError::Corrupt(e.to_string()))?

@@ -14,9 +14,9 @@ fn write_browser_fixture_and_native_golden_pixels() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("test-results/fixture");
     std::fs::create_dir_all(&dir).unwrap();
     let device = device();
-    device.seed(2024);
     let config = UNetConfig::new().with_base_channels(8).with_channel_mult(vec![1, 2]).with_norm_groups(4);
-    let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma()), net: config.init(&device) };
+    let init = |seed| consistency_models::initial_weights::seeded(seed, &device, |device| config.init(device));
+    let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma()), net: init(2024) };
     model.manifest.recommended_levels.insert("3".into(), vec![5.0, 0.5]);
     model.manifest.recommended_levels_any.insert("3".into(), vec![2.5, 0.25]); // any digit's own
     model.manifest.training.command = "tests/browser_fixture.rs (random weights, not trained)".into();
@@ -26,7 +26,7 @@ fn write_browser_fixture_and_native_golden_pixels() {
     // The golden pixels come from the file, as the browser will read it.
     let model = Model::load(&dir.join("cd.json"), &device).unwrap();
     // A (random) teacher for the page's comparison panel.
-    let mut teacher = Model { manifest: Manifest::new(ModelKind::Teacher, &config, sigma()), net: config.init(&device) };
+    let mut teacher = Model { manifest: Manifest::new(ModelKind::Teacher, &config, sigma()), net: init(2025) };
     teacher.save(&dir, "teacher").unwrap();
     update_index(&dir, "teacher", ModelKind::Teacher).unwrap();
 

@@ -66,8 +66,7 @@ fn unet_keeps_the_image_shape_and_uses_level_and_label() {
 #[test]
 fn dropout_masks_repeat_under_one_seed_and_vanish_at_inference() {
     let device = device();
-    device.seed(3);
-    let net = tiny_config().with_dropout(0.3).init(&device);
+    let net = consistency_models::initial_weights::seeded(3, &device, |device| tiny_config().with_dropout(0.3).init(device));
     let x = noisy_batch(2, 4);
     let c = Tensor::<1>::from_data(TensorData::new(vec![0.2f32; 2], [2]), &device);
     let run = |seed| values(net.forward(x.clone(), c.clone(), &[1, 2], seed));

@@ -356,7 +356,7 @@ fn every_network_config_that_validates_builds_and_runs() {
                         refused += 1;
                         continue;
                     }
-                    let net = config.init(&device);
+                    let net = consistency_models::initial_weights::seeded(0, &device, |d| config.init(d));
                     let x = consistency_models::burn::tensor::Tensor::<4>::zeros([2, 1, 28, 28], &device);
                     let c_noise = consistency_models::burn::tensor::Tensor::<1>::zeros([2], &device);
                     let out = net.forward(x, c_noise, &[3, UNCONDITIONAL], None);
@@ -367,4 +367,27 @@ fn every_network_config_that_validates_builds_and_runs() {
         }
     }
     assert!(built > 50 && refused > 50, "{built} built, {refused} refused");
+}
+
+/// A network's parameter values by name (its burnpack also holds parameter ids, which differ per build).
+fn values_by_name(net: consistency_models::UNet) -> Vec<(String, Vec<u8>)> {
+    let bytes = consistency_models::burn::tensor::Bytes::from_bytes_vec(module_bytes(net));
+    let tensors = burn_pack::Reader::from_bytes(bytes).unwrap().into_tensors().unwrap();
+    tensors.into_iter().map(|t| (t.name.clone(), t.into_bytes().unwrap().to_vec())).collect()
+}
+
+#[test]
+fn initial_weights_come_from_the_seed_alone_whatever_other_threads_draw() {
+    use consistency_models::initial_weights::seeded;
+    let alone: Vec<_> = (0..4).map(|seed| values_by_name(tiny_net(seed))).collect();
+    assert!(alone[0] != alone[1], "seeds differ, so do the weights");
+    // Four threads building networks at once, each from its own seed, over and over.
+    let threads: Vec<_> = (0..4u64)
+        .map(|seed| std::thread::spawn(move || (0..5).map(|_| values_by_name(seeded(seed, &device(), |d| tiny_config().init(d)))).collect::<Vec<_>>()))
+        .collect();
+    for (seed, thread) in threads.into_iter().enumerate() {
+        for values in thread.join().unwrap() {
+            assert!(values == alone[seed], "seed {seed}: the same weights as when drawn alone");
+        }
+    }
 }

@@ -12,6 +12,7 @@ use burn::optim::{AdamConfig, GradientsParams};
 use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
+use crate::initial_weights;
 use crate::sampling::PIXELS;
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::train::data::Dataset;
@@ -108,8 +109,7 @@ pub fn train_classifier(
     device: &Device,
 ) -> (Classifier, f64) {
     let ad = device.clone().autodiff();
-    ad.seed(seed);
-    let mut model = config.init(&ad);
+    let mut model = initial_weights::seeded(seed, &ad, |device| config.init(device));
     let mut optim = AdamConfig::new().init();
     let rng = SeededNoise::new(seed, Stream::Training);
     for k in 0..steps {

@@ -17,6 +17,7 @@ use serde::{Deserialize, Serialize};
 use crate::noise_levels::SigmaConfig;
 use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, consistency_levels, edm_levels, sample};
 use crate::seeded_noise::{SeededNoise, Stream};
+use crate::initial_weights;
 use crate::train::checkpoint;
 use crate::train::data::Dataset;
 use crate::train::ema::ema_update;
@@ -160,11 +161,10 @@ fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
 }
 
 fn new_training(settings: &RunSettings, ad: &Device, init: Option<&UNet>) -> Result<Training, TrainError> {
-    ad.seed(settings.seed);
-    let mut model = settings.network.init(ad);
-    if let Some(net) = init {
-        model = load_into(model, module_bytes(net.clone())).map_err(|e| TrainError::Settings(format!("--init: {e}")))?;
-    }
+    let model = match init {
+        Some(net) => load_into(settings.network.init(ad), module_bytes(net.clone())).map_err(|e| TrainError::Settings(format!("--init: {e}")))?,
+        None => initial_weights::seeded(settings.seed, ad, |device| settings.network.init(device)),
+    };
     let ema = model.valid();
     let target = settings.objective.has_target(0, settings.steps).then(|| model.valid());
     Ok(Training { model, optim: AdamConfig::new().with_epsilon(1e-8).init(), ema, target })

@@ -19,9 +19,7 @@ pub fn tiny_config() -> UNetConfig {
 }
 
 pub fn tiny_net(seed: u64) -> UNet {
-    let device = device();
-    device.seed(seed);
-    tiny_config().init(&device)
+    consistency_models::initial_weights::seeded(seed, &device(), |device| tiny_config().init(device))
 }
 
 pub fn sigma() -> SigmaConfig {
