@@ -45,6 +45,22 @@ pub enum LabelChoice {
 }
 
 impl LabelChoice {
+    /// Every choice: any digit, each digit, the digits in turn.
+    pub const ALL: [LabelChoice; 12] = [
+        Self::Any,
+        Self::Digit(0),
+        Self::Digit(1),
+        Self::Digit(2),
+        Self::Digit(3),
+        Self::Digit(4),
+        Self::Digit(5),
+        Self::Digit(6),
+        Self::Digit(7),
+        Self::Digit(8),
+        Self::Digit(9),
+        Self::InTurn,
+    ];
+
     /// The labels of images `first_image .. first_image + count` ([`UNCONDITIONAL`] for any).
     pub fn labels(self, first_image: u64, count: usize) -> Vec<usize> {
         (first_image..first_image + count as u64)

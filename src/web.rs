@@ -311,6 +311,18 @@ impl Generator {
         Ok(self.inner.levels_for_steps(check_steps(steps)?, label_choice(&label)?))
     }
 
+    /// Every answer `levels` can give, at once: `{label: [levels of 1 step, of 2 steps, ...]}` for
+    /// every label as text (`"any"`, `"0"` .. `"9"`, `"0-9"`) and every step count up to
+    /// `limits().steps`. For a proxy that must answer `levels` without this object (the CPU pool).
+    #[wasm_bindgen(js_name = levelTable)]
+    pub fn level_table(&self) -> Result<JsValue, JsValue> {
+        let table: std::collections::BTreeMap<String, Vec<Vec<f64>>> = LabelChoice::ALL
+            .iter()
+            .map(|&label| (label.to_string(), (1..=MAX_STEPS).map(|steps| self.inner.levels_for_steps(steps, label)).collect()))
+            .collect();
+        table.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err) // an object, not a Map
+    }
+
     /// Generates images. `options`: `{seed, steps?, levels?, label?, count?, firstImage?}`
     /// (`levels` overrides `steps`; `label` a digit 0-9, `"0-9"` for the digits in turn (image `k`
     /// of the seed, counting from `firstImage`, gets `k mod 10`), or absent or `"any"` for any digit). `onStep(info, noisy,
