@@ -126,23 +126,23 @@ function pace(onStep) {
 
 /** A model loaded in every worker of a pool: `generate` splits the batch between them. */
 class PooledGenerator {
-  constructor(pool, name, { kind, adapter, fingerprint, levels }) {
+  constructor(pool, name, { kind, adapter, fingerprint, levelTable }) {
     this.pool = pool;
     this.name = name;
     this.kind = kind;
     this.fingerprint = fingerprint;
     this.backend = 'cpu';
     this.adapter = `${adapter}, ${pool.size} worker${pool.size > 1 ? 's' : ''}`;
-    this.levelTable = levels;
+    this.levelTable = levelTable; // the library's `levelTable()`: {label: [levels of 1 step, ...]}
   }
 
-  /** As `Generator.levels`, from the tables each label's levels were read into at load. */
+  /** As `Generator.levels`, answered from the library's `levelTable()`, read at load. */
   levels(steps, label) {
     const table = this.levelTable[String(label ?? 'any')];
-    if (!table) throw new Error(`no levels for label ${label}: the workers read them for ${Object.keys(this.levelTable).join(', ')}`);
+    if (!table) throw new Error(`no levels for label ${label}: the library gives them for ${Object.keys(this.levelTable).join(', ')}`);
     const levels = table[steps - 1];
     if (!levels) throw new Error(`steps must be 1 to ${table.length}, got ${steps}`);
-    return levels.slice();
+    return Float64Array.from(levels); // a copy, of the type `Generator.levels` returns
   }
 
   /** As `Generator.generate`; each step reaches `onStep` once every worker has finished it. */

@@ -1,7 +1,7 @@
 // One worker of the CPU pool (cpu-pool.js): its own instance of the wasm library on the CPU
 // backend, holding the models the page loaded. Messages: {id, op: 'init' | 'load' | 'generate' |
 // 'edit', ...}; replies {id, step} for every step, then {id, result} or {id, error}.
-import init, { Generator, limits } from '../pkg/consistency_models.js';
+import init, { Generator } from '../pkg/consistency_models.js';
 
 // Chromium logs a Content-Security-Policy violation in a worker only on the worker's own console,
 // where it is easily missed (and the browser tests' console listeners do not see it): say it as
@@ -12,9 +12,6 @@ self.addEventListener('securitypolicyviolation', (e) => {
 
 const models = new Map();
 let ready = null;
-
-// Every label `levels` takes, as text (the API reads '7' as 7); 'any' stands for no label too.
-const LABELS = ['any', '0', '1', '2', '3', '4', '5', '6', '7', '8', '9', '0-9'];
 
 async function handle({ id, op, ...args }) {
   if (op === 'init') {
@@ -29,10 +26,8 @@ async function handle({ id, op, ...args }) {
       : await Generator.load(args.manifest, args.weights, 'cpu');
     models.get(args.name)?.free();
     models.set(args.name, gen);
-    // Every step count the library's `levels` takes (1 to its limit), so the pool answers as it does.
-    const { steps } = limits();
-    const levels = Object.fromEntries(LABELS.map((label) => [label, Array.from({ length: steps }, (_, i) => gen.levels(i + 1, label))]));
-    return { kind: gen.kind, adapter: gen.adapter, fingerprint: gen.fingerprint, levels };
+    // Every answer of `levels`, so that the pool answers it on the page's thread as the library does.
+    return { kind: gen.kind, adapter: gen.adapter, fingerprint: gen.fingerprint, levelTable: gen.levelTable() };
   }
   const gen = models.get(args.name);
   if (!gen) throw new Error(`model ${args.name} is not loaded in this worker`);

@@ -34,7 +34,7 @@ test('CPU workers: a batch split between workers gives the pixels of one call, s
   const { page, errors } = await openPage(env.browser, `${env.url}${STATE}&steps=1&backend=cpu`);
   await generations(page);
   const r = await page.evaluate(async () => {
-    const { Generator } = await import('/pkg/consistency_models.js');
+    const { Generator, limits } = await import('/pkg/consistency_models.js');
     const { CpuPool, split } = await import('/cpu-pool.js');
     const pool = await CpuPool.start(await WebAssembly.compileStreaming(fetch('/pkg/consistency_models_bg.wasm')), 3);
     const manifest = await (await fetch('/weights/cd.json')).text();
@@ -55,6 +55,19 @@ test('CPU workers: a batch split between workers gives the pixels of one call, s
       adapter: pooled.adapter,
       // Each label's recommended levels (any digit has its own in the fixture).
       levels: [undefined, 'any', 3, '3', '0-9'].map((label) => [Array.from(pooled.levels(3, label)), Array.from(single.levels(3, label))]),
+      // Every step count the library takes, and the ones it refuses: the pool answers as it does.
+      allSteps: Array.from({ length: limits().steps }, (_, i) => ['any', 7, '0-9'].every((label) => {
+        const [p, s] = [pooled.levels(i + 1, label), single.levels(i + 1, label)];
+        return p instanceof Float64Array && s instanceof Float64Array && p.length === s.length && p.every((v, j) => v === s[j]);
+      })),
+      refusals: [[0, 3], [limits().steps + 1, 3], [2, 'x'], [2, 10], [2, '1-9']].map(([steps, label]) => [pooled, single].map((gen) => {
+        try {
+          gen.levels(steps, label);
+          return null;
+        } catch (e) {
+          return String(e.message ?? e);
+        }
+      })),
       indices: a.steps.map((s) => s.index),
       lengths: a.steps.map((s) => s.denoised.length),
       stepDiff: Math.max(...a.steps.map((s, i) => Math.max(diff(s.noisy, b.steps[i].noisy), diff(s.denoised, b.steps[i].denoised)))),
@@ -66,6 +79,9 @@ test('CPU workers: a batch split between workers gives the pixels of one call, s
   assert.match(r.adapter, /3 workers/);
   for (const [fromPool, fromOne] of r.levels) assert.deepEqual(fromPool, fromOne);
   assert.deepEqual(r.levels.map(([levels]) => levels), [[80, 2.5, 0.25], [80, 2.5, 0.25], [80, 5, 0.5], [80, 5, 0.5], [80, 5, 0.5]]);
+  assert.ok(r.allSteps.length > 8 && r.allSteps.every(Boolean), `the pool's levels differ from the library's for ${r.allSteps.map((ok, i) => (ok ? null : i + 1)).filter(Boolean)} steps`);
+  for (const [fromPool, fromOne] of r.refusals) assert.ok(fromPool && fromOne, `both refuse: ${fromPool} / ${fromOne}`);
+  assert.deepEqual(r.refusals.slice(0, 2).map(([fromPool]) => fromPool), r.refusals.slice(0, 2).map(([, fromOne]) => fromOne), 'the same words for steps out of range');
   assert.deepEqual(r.indices, [0, 1, 2], 'one callback per step, in order');
   assert.deepEqual(r.lengths, [5 * 784, 5 * 784, 5 * 784], 'every step carries the whole batch');
   assert.ok(r.stepDiff < 1e-6, `steps differ by ${r.stepDiff}`);
