@@ -1,17 +1,15 @@
 // The page: a thin driver of the wasm API (pkg/consistency_models.js). It keeps the whole state in
-// the URL, picks a backend, loads models on demand, and draws every step as it arrives.
+// the URL, picks a backend, loads models on demand, and draws every step as it arrives; the form
+// controls and their events are controls.js's.
 import init, { Generator } from '../pkg/consistency_models.js';
 import { chooseBackend } from './backend.js';
 import { CpuPool } from './cpu-pool.js';
-import { decodeDrawing, encodeDrawing, quantize, PIXELS } from './codec.js';
+import { decodeDrawing, quantize, PIXELS } from './codec.js';
+import { $, readControls, setTool, showPosition, startControls, writeControls } from './controls.js';
 import { gridCanvas, imageCanvas } from './draw.js';
 import { Sketch } from './sketch.js';
-import {
-  COMPARE_STEPS, IN_TURN, LEVEL_RANGE, MAX_COUNT, MAX_SEED, MAX_STEPS,
-  fitLabelToMode, formatLabel, formatState, morphPath, parseLabel, parseState, randomSeed,
-} from './state.js';
+import { COMPARE_STEPS, IN_TURN, formatState, morphPath, parseState } from './state.js';
 
-const $ = (id) => document.getElementById(id);
 const page = {
   state: null,
   index: { models: [] },
@@ -106,65 +104,6 @@ async function withFallback(work) {
   }
 }
 
-function readControls() {
-  const s = page.state;
-  const steps = Number($('steps').value);
-  if (steps !== s.steps) s.levels = null; // moving the slider drops explicit levels
-  s.seed = Math.max(0, Math.min(MAX_SEED, Math.floor(Number($('seed').value) || 0)));
-  s.steps = steps;
-  s.label = parseLabel($('label').value);
-  s.count = Math.max(1, Math.min(MAX_COUNT, Math.floor(Number($('count').value) || 1)));
-  s.model = $('model').value;
-  s.backend = $('backend').value;
-  s.mode = document.querySelector('input[name=mode]:checked')?.value ?? 'generate';
-  s.seedB = Math.max(0, Math.min(MAX_SEED, Math.floor(Number($('seed-b').value) || 0)));
-  s.t = Number($('t').value);
-  fitLabelToMode(s);
-}
-
-// The strength and noise sliders move over the level on a log scale; the state keeps the level.
-const fromSlider = (name) => {
-  const [lo, hi] = LEVEL_RANGE[name];
-  return Number((lo * (hi / lo) ** (Number($(name).value) / 1000)).toPrecision(3));
-};
-const toSlider = (name, level) => {
-  const [lo, hi] = LEVEL_RANGE[name];
-  return Math.round((1000 * Math.log(level / lo)) / Math.log(hi / lo));
-};
-
-const HELP = {
-  inpaint: 'Erase part of a digit (the red pixels) and the model fills it in, keeping the rest exactly: after every step the known pixels are put back (Algorithm 4 of the paper).',
-  stroke: 'Draw a rough digit. It is noised to the strength level and denoised from there (SDEdit): low strength keeps your strokes, high strength lets the model redraw them.',
-  denoise: 'A digit with noise of level σ added (the seed picks the noise). The model starts its loop at that level instead of the top and cleans it up.',
-};
-
-function writeControls() {
-  const s = page.state;
-  $('seed').value = s.seed;
-  $('steps').value = s.steps;
-  $('steps-out').textContent = s.steps;
-  $('label').value = formatLabel(s.label);
-  $('label').querySelector(`option[value="${IN_TURN}"]`).disabled = s.mode === 'interpolate';
-  $('count').value = s.count;
-  $('model').value = s.model;
-  $('backend').value = s.backend;
-  for (const radio of document.querySelectorAll('input[name=mode]')) radio.checked = radio.value === s.mode;
-  $('seed-b').value = s.seedB;
-  $('t').value = s.t;
-  $('t-out').textContent = s.t.toFixed(2);
-  for (const name of ['strength', 'noise']) {
-    $(name).value = toSlider(name, s[name]);
-    $(`${name}-out`).textContent = s[name];
-  }
-  const drawing = ['inpaint', 'stroke', 'denoise'].includes(s.mode);
-  $('editor').hidden = !drawing;
-  $('morph').hidden = s.mode !== 'interpolate';
-  $('strength-row').hidden = s.mode !== 'stroke';
-  $('noise-row').hidden = s.mode !== 'denoise';
-  $('mode-help').textContent = HELP[s.mode] ?? '';
-  $('generate').textContent = { generate: 'Generate', inpaint: 'Complete', stroke: 'Make a digit', denoise: 'Clean up', interpolate: 'Morph' }[s.mode];
-}
-
 function updateLink() {
   const url = `${location.origin}${location.pathname}${formatState(page.state)}`;
   history.replaceState(null, '', url);
@@ -230,8 +169,8 @@ function gridPixels(pixels) {
 
 async function generate() {
   const id = ++page.run;
-  readControls();
-  writeControls();
+  readControls(page.state);
+  writeControls(page.state);
   updateLink();
   const s = page.state;
   const call = modeCall();
@@ -301,8 +240,7 @@ async function animate() {
       const t = 1 - Math.abs(1 - ((frame * 0.04) % 2));
       const pixels = await gen.edit({ mode: 'interpolate', seed: s.seed, seedB: s.seedB, steps: s.steps, label: s.label ?? undefined, t: [t] });
       drawInto($('morph-view'), pixels);
-      $('t').value = t;
-      $('t-out').textContent = t.toFixed(2);
+      showPosition(t);
     }
   } catch (e) {
     notice(`Animation failed: ${e.message ?? e}`, true);
@@ -310,56 +248,6 @@ async function animate() {
     page.animating = false;
     $('animate').textContent = 'Animate';
   }
-}
-
-/** The drawing's share-link text follows every change of the drawing. */
-async function drawingChanged() {
-  const mask = page.sketch.hasHole ? page.sketch.mask : null;
-  page.state.img = await encodeDrawing(page.sketch.grey, mask);
-  updateLink();
-}
-
-/** Copies the first result image into the drawing (grey levels). */
-function useResult() {
-  if (!page.pixels) return;
-  page.sketch.set(Uint8Array.from(page.pixels.subarray(0, PIXELS), quantize));
-}
-
-/** Loads a picture from a file into the drawing: scaled to 28x28, grey, white digit on black. */
-async function openImage(file) {
-  const bitmap = await createImageBitmap(file);
-  const canvas = document.createElement('canvas');
-  canvas.width = canvas.height = 28;
-  const ctx = canvas.getContext('2d');
-  ctx.drawImage(bitmap, 0, 0, 28, 28);
-  const rgba = ctx.getImageData(0, 0, 28, 28).data;
-  const grey = Uint8Array.from({ length: PIXELS }, (_, i) => {
-    const luma = (rgba[4 * i] + rgba[4 * i + 1] + rgba[4 * i + 2]) / 3 / 255;
-    return Math.round(luma * 15);
-  });
-  // Dark digits on a light page become light on dark, as the model knows them.
-  const mean = grey.reduce((a, b) => a + b, 0) / PIXELS;
-  page.sketch.set(mean > 7.5 ? grey.map((g) => 15 - g) : grey);
-}
-
-/** Switching mode: pick the tool it needs and give the drawing a starting point. */
-function modeChanged() {
-  readControls();
-  const s = page.state;
-  const tool = { inpaint: 'hide', stroke: 'ink', denoise: 'ink' }[s.mode];
-  if (tool) {
-    setTool(tool);
-    const empty = !page.sketch.grey.some((g) => g > 0);
-    if (s.mode === 'stroke' && page.sketch.hasHole) page.sketch.set(page.sketch.grey);
-    if (s.mode !== 'stroke' && empty) useResult();
-  }
-  writeControls();
-  updateLink();
-}
-
-function setTool(tool) {
-  page.sketch.tool = tool;
-  for (const radio of document.querySelectorAll('input[name=tool]')) radio.checked = radio.value === tool;
 }
 
 async function compare() {
@@ -408,56 +296,6 @@ function downloadPng() {
   });
 }
 
-function wireControls() {
-  let timer = null;
-  const live = () => {
-    $('steps-out').textContent = $('steps').value;
-    if (!$('live').checked) return;
-    clearTimeout(timer);
-    timer = setTimeout(generate, 120);
-  };
-  for (const id of ['seed', 'steps', 'label', 'count', 'model', 'seed-b', 't']) $(id).addEventListener('input', live);
-  for (const name of ['strength', 'noise']) {
-    $(name).addEventListener('input', () => {
-      page.state[name] = fromSlider(name);
-      $(`${name}-out`).textContent = page.state[name];
-      updateLink();
-      live();
-    });
-  }
-  $('t').addEventListener('input', () => ($('t-out').textContent = Number($('t').value).toFixed(2)));
-  for (const radio of document.querySelectorAll('input[name=mode]')) radio.addEventListener('change', modeChanged);
-  for (const radio of document.querySelectorAll('input[name=tool]')) radio.addEventListener('change', () => setTool(radio.value));
-  $('brush').addEventListener('input', () => (page.sketch.radius = Number($('brush').value)));
-  $('undo').addEventListener('click', () => page.sketch.undo());
-  $('clear').addEventListener('click', () => page.sketch.clear());
-  $('use-result').addEventListener('click', useResult);
-  $('open-image').addEventListener('change', (e) => e.target.files[0] && openImage(e.target.files[0]).catch((err) => notice(`Could not open the image: ${err.message ?? err}`, true)));
-  page.sketch.addEventListener('change', () => {
-    drawingChanged().catch((e) => notice(`Could not encode the drawing: ${e.message ?? e}`, true));
-    live();
-  });
-  $('dice-b').addEventListener('click', () => {
-    $('seed-b').value = randomSeed();
-    generate();
-  });
-  $('animate').addEventListener('click', animate);
-  $('backend').addEventListener('change', async () => {
-    readControls();
-    page.backend = await chooseBackend(page.state.backend);
-    showBadge();
-    generate();
-  });
-  $('dice').addEventListener('click', () => {
-    $('seed').value = randomSeed();
-    generate();
-  });
-  $('generate').addEventListener('click', generate);
-  $('compare').addEventListener('click', compare);
-  $('download').addEventListener('click', downloadPng);
-  $('copy-link').addEventListener('click', () => navigator.clipboard?.writeText($('share').href).catch(() => {}));
-}
-
 async function main() {
   const { state, notes } = parseState(location.search);
   page.state = state;
@@ -465,7 +303,7 @@ async function main() {
   for (const note of notes) notice(`Link: ${note}`);
   page.sketch = new Sketch($('sketch'));
   window.cm.drawing = () => ({ values: Array.from(page.sketch.values()), mask: Array.from(page.sketch.mask) });
-  setTool({ inpaint: 'hide' }[state.mode] ?? 'ink');
+  setTool(page.sketch, { inpaint: 'hide' }[state.mode] ?? 'ink');
   if (state.img) {
     try {
       const { grey, mask } = await decodeDrawing(state.img);
@@ -477,11 +315,15 @@ async function main() {
       state.img = null;
     }
   }
-  // The controls' ranges are the link's (state.js), which the browser tests hold to the library's.
-  $('steps').max = MAX_STEPS;
-  $('count').max = MAX_COUNT;
-  writeControls();
-  wireControls();
+  startControls(page, {
+    generate, animate, compare, notice, updateLink,
+    download: downloadPng,
+    backendChanged: async () => {
+      page.backend = await chooseBackend(page.state.backend);
+      showBadge();
+      generate();
+    },
+  });
   // Compiled once, here: the CPU workers instantiate the same module.
   const wasmUrl = new URL('../pkg/consistency_models_bg.wasm', import.meta.url);
   page.wasm = await WebAssembly.compileStreaming(fetch(wasmUrl))
