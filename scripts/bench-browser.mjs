@@ -1,11 +1,17 @@
-// Browser benchmark (not a test): node tests/browser/bench.mjs [--weights DIR] [--backends cpu,webgpu]
-// Reports, in headless Chromium: time from navigation to the first image; warm time of one network
-// evaluation for a batch of 16 on each backend; the consistency model at 1 step against the
-// diffusion teacher at 35 NFE. Uses the shipped weights (or --weights DIR). Backends: `cpu` is the
-// page's CPU backend (the worker pool of www/cpu-pool.js, one worker per core), `cpu1` one
-// instance of the library on the page's thread, `webgpu`.
-import { generations, launch, openPage } from './chromium.mjs';
+// Browser benchmark (a tool, not a test).
+const USAGE = `node scripts/bench-browser.mjs [--weights DIR] [--backends cpu,webgpu]
+Reports, in headless Chromium: time from navigation to the first image; warm time of one network
+evaluation for a batch of 16 on each backend; the consistency model at 1 step against the
+diffusion teacher at 35 NFE. Uses the shipped weights (or --weights DIR). Backends: \`cpu\` is the
+page's CPU backend (the worker pool of www/cpu-pool.js, one worker per core), \`cpu1\` one
+instance of the library on the page's thread, \`webgpu\`. Needs the wasm build in pkg/
+(scripts/build-wasm.sh) and Chromium (scripts/setup.sh --browser).`;
+import { generations, launch, openPage } from '../tests/browser/chromium.mjs';
 
+if (process.argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
 const arg = (name) => { const i = process.argv.indexOf(name); return i > 0 ? process.argv[i + 1] : undefined; };
 const env = await launch({ weightsDir: arg('--weights') });
 const results = {};

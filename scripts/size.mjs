@@ -1,12 +1,18 @@
-// Download size (not a test): node tests/browser/size.mjs
-// Raw and gzipped (GNU gzip -9) bytes of what the page loads by default: the wasm library and its JS,
-// every file of www/, the model index and the default model (CD, or CT when no CD is shipped).
-// Prints a Markdown table; the goal is at most 3 MB (3,000,000 bytes) gzipped in all.
+// Download size (a tool, not a test).
+const USAGE = `node scripts/size.mjs
+Raw and gzipped (GNU gzip -9) bytes of what the page loads by default: the wasm library and its JS,
+every file of www/, the model index and the default model (CD, or CT when no CD is shipped).
+Prints a Markdown table (README's "Size and speed"); the goal is at most 3 MB (3,000,000 bytes)
+gzipped in all. Needs the wasm build in pkg/ (scripts/build-wasm.sh).`;
 import { execFileSync } from 'node:child_process';
 import { readdirSync, readFileSync } from 'node:fs';
 import { fileURLToPath } from 'node:url';
 
-const root = new URL('../../', import.meta.url);
+if (process.argv.includes('--help')) {
+  console.log(USAGE);
+  process.exit(0);
+}
+const root = new URL('../', import.meta.url);
 const read = (path) => readFileSync(new URL(path, root));
 const index = JSON.parse(read('weights/index.json'));
 const model = index.models.find((m) => m.name === 'cd') ?? index.models.find((m) => m.name === 'ct');
