@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Runs every test: native unit and integration tests, the GPU path on a software Vulkan driver,
 # the wasm build, the library's wasm-bindgen tests in headless Chromium, and the page's browser
-# tests. Installs what it needs first.
+# tests (after writing their fixture). Installs what it needs first.
 set -euo pipefail
 source "$(dirname "$0")/env.sh"
 cd "$REPO_ROOT"
@@ -28,6 +28,11 @@ step "wasm build into pkg/"
 
 step "wasm-bindgen tests in headless Chromium"
 CHROMEDRIVER=/usr/bin/chromedriver cargo test --target wasm32-unknown-unknown --profile wasm-release --test wasm
+
+step "the browser tests' fixture (cargo run --release --features train --example browser_fixture)"
+# A small random model and teacher, and the pixels this native build makes from the model, into
+# test-results/fixture/: the browser tests hold both backends to those pixels.
+cargo run --release --features train --example browser_fixture
 
 step "browser tests (playwright-core + Debian's chromium)"
 node --test --test-concurrency=1 tests/browser/

@@ -1,6 +1,23 @@
 // Launches Debian's Chromium headless (never a downloaded browser) and serves the page.
+import { readFile } from 'node:fs/promises';
 import { chromium } from 'playwright-core';
 import { startServer } from '../../scripts/serve.mjs';
+
+/**
+ * The browser tests' fixture (served as weights/): a small random CD model and teacher, and
+ * golden.json, the pixels the native build made from them. Written by its own step, which
+ * scripts/test.sh runs before the browser tests.
+ */
+export const FIXTURE = 'test-results/fixture';
+
+/** The fixture's golden.json; if the fixture is missing, an error that says how to write it. */
+export async function readFixture() {
+  try {
+    return JSON.parse(await readFile(`${FIXTURE}/golden.json`, 'utf8'));
+  } catch (e) {
+    throw new Error(`the browser tests' fixture is missing or unreadable (${e.message}): write it with \`cargo run --release --features train --example browser_fixture\``);
+  }
+}
 
 const BASE_ARGS = [
   '--headless=new', '--no-sandbox', '--disable-background-networking', '--disable-component-update',

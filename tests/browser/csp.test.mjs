@@ -4,9 +4,9 @@
 // reported, which also shows that the violation checks here would see one).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generations, launch, openPage } from './chromium.mjs';
+import { FIXTURE, generations, launch, openPage, readFixture } from './chromium.mjs';
 
-const FIXTURE = 'test-results/fixture';
+await readFixture();
 const STATE = '?model=cd&seed=5&label=3&count=2&steps=2';
 const isViolation = (text) => /Content.Security.Policy/i.test(text);
 

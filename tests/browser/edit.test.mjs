@@ -1,12 +1,12 @@
 // The edit modes of the page (inpainting, stroke-guided, denoising, interpolation), driven through
-// the page with synthetic pointer events, against the fixture model of tests/browser_fixture.rs.
+// the page with synthetic pointer events, against the fixture model (examples/browser_fixture.rs).
 // These check the mechanics (known pixels kept, levels, links); tests/browser/shipped.test.mjs
 // checks the quality with the trained weights.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
-import { generations, launch, openPage } from './chromium.mjs';
+import { FIXTURE, generations, launch, openPage, readFixture } from './chromium.mjs';
 
-const FIXTURE = 'test-results/fixture';
+await readFixture();
 let env;
 before(async () => { env = await launch({ weightsDir: FIXTURE }); });
 after(async () => { await env?.close(); });

@@ -1,14 +1,14 @@
 // The page's limits (www/state.js) against the wasm library's (`limits()`): every link the page
 // can make must run. Checked twice: on paper, what `demand` says each run asks for against what
 // `limits()` allows, for every mode and any link; and in the page, each mode opened at the page's
-// maximum values, against the fixture model of tests/browser_fixture.rs.
+// maximum values, against the fixture model (examples/browser_fixture.rs).
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
-import { generations, launch, openPage } from './chromium.mjs';
+import { FIXTURE, generations, launch, openPage, readFixture } from './chromium.mjs';
 import { COMPARE_STEPS, MAX_COUNT, MAX_STEPS, MODES, demand, formatState, parseState } from '../../www/state.js';
 
-const FIXTURE = 'test-results/fixture';
+await readFixture();
 let env;
 let lib; // the library's limits, read in the page
 before(async () => {

@@ -1,12 +1,11 @@
 // The demo page in real headless Chromium (Debian's), against a fixture model written by the
-// native tests (tests/browser_fixture.rs) together with the pixels the native build made from it.
+// native build (examples/browser_fixture.rs) together with the pixels it made from it.
 import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import { cp, mkdir, readFile, writeFile } from 'node:fs/promises';
-import { generations, launch, maxAbsDiff, openPage } from './chromium.mjs';
+import { FIXTURE, generations, launch, maxAbsDiff, openPage, readFixture } from './chromium.mjs';
 
-const FIXTURE = 'test-results/fixture';
-const golden = JSON.parse(await readFile(`${FIXTURE}/golden.json`, 'utf8'));
+const golden = await readFixture();
 const STATE = '?model=cd&seed=5&label=3&count=2';
 
 let env;
