@@ -3,7 +3,7 @@
 //! - denoising a real digit with light noise gets closer to it than the noisy input;
 //! - inpainting fills a hole with digit-like content (the classifier is confident);
 //! - stroke-guided generation turns fixed scribbles into the digit they were drawn as.
-//! Each test names the weights it needs and is skipped (with a message) while they are missing.
+//! The weights are committed in weights/, so a missing file fails the test that needs it, naming it.
 #![cfg(feature = "train")]
 
 mod common;
@@ -20,22 +20,21 @@ use consistency_models::train::{data, load_classifier};
 use consistency_models::weights::Model;
 use consistency_models::UNCONDITIONAL;
 
-fn shipped(name: &str) -> Option<Model> {
+/// The path of shipped file `name` (a manifest); a failure, naming it, if it is missing.
+fn shipped_path(name: &str) -> std::path::PathBuf {
     let path = Path::new("weights").join(format!("{name}.json"));
-    if !path.exists() {
-        eprintln!("skipped: {} is not shipped yet", path.display());
-        return None;
-    }
-    Some(Model::load(&path, &device()).unwrap_or_else(|e| panic!("{}: {e}", path.display())))
+    assert!(path.exists(), "{} is missing: the shipped weights are committed in weights/ (restore them with `git checkout -- weights/`)", path.display());
+    path
 }
 
-fn classifier() -> Option<Classifier> {
-    let path = Path::new("weights/classifier.json");
-    if !path.exists() {
-        eprintln!("skipped: {} is not shipped yet", path.display());
-        return None;
-    }
-    Some(load_classifier(path, &device()).expect("shipped classifier loads").1)
+fn shipped(name: &str) -> Model {
+    let path = shipped_path(name);
+    Model::load(&path, &device()).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
+fn classifier() -> Classifier {
+    let path = shipped_path("classifier");
+    load_classifier(&path, &device()).unwrap_or_else(|e| panic!("{}: {e}", path.display())).1
 }
 
 fn batch(values: Vec<f32>) -> Tensor<4> {
@@ -60,7 +59,7 @@ fn digits() -> Vec<f32> {
 #[test]
 fn denoising_real_digits_with_light_noise_brings_them_closer_to_the_clean_digits() {
     for name in ["cd", "ct"] {
-        let Some(model) = shipped(name) else { continue };
+        let model = shipped(name);
         let clean = digits();
         let f = model.denoiser();
         for level in [0.2, 0.4] {
@@ -83,9 +82,9 @@ fn denoising_real_digits_with_light_noise_brings_them_closer_to_the_clean_digits
 
 #[test]
 fn inpainting_fills_the_erased_half_with_digit_like_content() {
-    let Some(classifier) = classifier() else { return };
+    let classifier = classifier();
     for name in ["cd", "ct"] {
-        let Some(model) = shipped(name) else { continue };
+        let model = shipped(name);
         let known = digits();
         let mask: Vec<f32> = (0..known.len()).map(|i| if i % 784 < 392 { 1.0 } else { 0.0 }).collect();
         let f = model.denoiser();
@@ -144,9 +143,9 @@ fn scribbles() -> Vec<(usize, Vec<f32>)> {
 
 #[test]
 fn stroke_guided_generation_turns_scribbles_into_the_digit_they_were_drawn_as() {
-    let Some(classifier) = classifier() else { return };
+    let classifier = classifier();
     for name in ["cd", "ct"] {
-        let Some(model) = shipped(name) else { continue };
+        let model = shipped(name);
         let f = model.denoiser();
         let (intended, drawings): (Vec<usize>, Vec<Vec<f32>>) = scribbles().into_iter().unzip();
         // Four seeds per scribble, unconditional: only the drawing says which digit it is.
@@ -167,7 +166,7 @@ const STROKE_STRENGTH: f64 = 2.0;
 
 #[test]
 fn the_shipped_classifier_recognises_held_out_digits_after_loading() {
-    let Some(classifier) = classifier() else { return };
+    let classifier = classifier();
     let (_, held_out) = mnist().split_every(10);
     let judged = analyse(&classifier, &held_out.images, &device());
     let correct = judged.predicted.iter().zip(&held_out.labels).filter(|(p, l)| p == l).count();
