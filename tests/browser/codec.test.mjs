@@ -5,7 +5,7 @@ import { test } from 'node:test';
 import assert from 'node:assert/strict';
 import zlib from 'node:zlib';
 import fc from 'fast-check';
-import { COMPLAINTS, DrawingError, MAX_TEXT, PIXELS, decodeDrawing, encodeDrawing } from '../../www/codec.js';
+import { COMPLAINTS, DrawingError, MAX_TEXT, PIXELS, decodeDrawing, dequantize, encodeDrawing, quantize } from '../../www/codec.js';
 import { INFLATE_REASONS, InflateError, inflateRaw } from '../../www/inflate.js';
 
 const seed = Number(process.env.PROPERTY_SEED ?? 20261130);
@@ -150,15 +150,36 @@ const drawing = fc.record({
   mask: fc.option(fc.uint8Array({ minLength: PIXELS, maxLength: PIXELS, max: 1 }), { nil: null }),
 });
 
+/** A drawing (`mask` null: none) becomes link text of fewer than `maxLength` base64url characters
+ * that decodes back to exactly it. */
+async function assertRoundTrip(grey, mask, maxLength) {
+  const text = await encodeDrawing(grey, mask);
+  assert.match(text, /^[A-Za-z0-9_-]+$/);
+  assert.ok(text.length < maxLength, `${text.length} characters`);
+  const back = await decodeDrawing(text);
+  assert.deepEqual(back.grey, grey);
+  assert.deepEqual(back.mask, mask);
+}
+
+test('a digit and its mask survive the link encoding exactly, and stay short', async () => {
+  const grey = new Uint8Array(PIXELS);
+  const mask = new Uint8Array(PIXELS).fill(1);
+  for (let row = 4; row < 24; row++) grey[row * 28 + 13] = 15; // a "1"
+  for (let row = 4; row < 24; row++) grey[row * 28 + 14] = 7;
+  for (let i = 0; i < 300; i++) mask[i] = 0;
+  await assertRoundTrip(grey, mask, 120);
+  await assertRoundTrip(grey, null, 120);
+  const noisy = Uint8Array.from({ length: PIXELS }, (_, i) => (i * 7919) % 16);
+  await assertRoundTrip(noisy, mask, 700);
+  await assert.rejects(decodeDrawing('AAAA'));
+  await assert.rejects(decodeDrawing('not base64!'));
+  assert.equal(quantize(dequantize(9)), 9);
+  assert.equal(quantize(-1), 0);
+  assert.equal(quantize(1), 15);
+});
+
 test('every drawing survives the link encoding exactly, in fewer than 700 characters', async () => {
-  await fc.assert(fc.asyncProperty(drawing, async ({ grey, mask }) => {
-    const text = await encodeDrawing(grey, mask);
-    assert.match(text, /^[A-Za-z0-9_-]+$/);
-    assert.ok(text.length < 700, `${text.length} characters`);
-    const back = await decodeDrawing(text);
-    assert.deepEqual(back.grey, grey);
-    assert.deepEqual(back.mask, mask);
-  }), runs(1000));
+  await fc.assert(fc.asyncProperty(drawing, ({ grey, mask }) => assertRoundTrip(grey, mask, 700)), runs(1000));
 });
 
 /** The drawing's payload as encodeDrawing packs it (the mask's bits after the grey nibbles). */
