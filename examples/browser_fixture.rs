@@ -23,8 +23,8 @@ fn main() -> Result<(), Box<dyn Error>> {
     let sigma = SigmaConfig::default();
 
     let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma), net: init(2024) };
-    model.manifest.recommended_levels.insert("3".into(), vec![5.0, 0.5]);
-    model.manifest.recommended_levels_any.insert("3".into(), vec![2.5, 0.25]); // any digit's own
+    model.manifest.levels.labelled.insert("3".into(), vec![5.0, 0.5]);
+    model.manifest.levels.any.insert("3".into(), vec![2.5, 0.25]); // any digit's own
     model.manifest.training.command = "examples/browser_fixture.rs (random weights, not trained)".into();
     model.manifest.storage = Storage::F16Planes; // the browser tests load half-precision weights too, as shipped
     model.save(&dir, "cd")?;

@@ -7,7 +7,8 @@ use std::sync::OnceLock;
 
 use consistency_models::burn::tensor::Device;
 use consistency_models::sampling::LabelChoice;
-use consistency_models::weights::{Manifest, Model, ModelKind, Storage, WeightsError, module_bytes_as, sha256_hex};
+use consistency_models::weights::{Manifest, ModelKind, Storage, WeightsError, module_bytes_as, sha256_hex};
+use consistency_models::model::Model;
 use consistency_models::{SigmaConfig, UNetConfig};
 
 /// The smallest network with every layer type (a few thousand parameters, so the fuzzer runs fast).
@@ -25,8 +26,8 @@ pub fn seed(storage: Storage) -> (String, Vec<u8>) {
     manifest.file = "seed.bpk".into();
     manifest.sha256 = sha256_hex(&bytes);
     manifest.storage = storage;
-    manifest.recommended_levels.insert("2".into(), vec![0.8]);
-    manifest.recommended_levels_any.insert("3".into(), vec![2.0, 0.3]);
+    manifest.levels.labelled.insert("2".into(), vec![0.8]);
+    manifest.levels.any.insert("3".into(), vec![2.0, 0.3]);
     (manifest.to_json(), bytes)
 }
 

@@ -7,21 +7,108 @@
 //! - stroke-guided generation (SDEdit, Meng et al. 2022): noise a rough drawing to a middle level
 //!   and run the multistep loop from there.
 //! Each returns a [`Sampler`], so it reports every step like generation does.
+//!
+//! [`Edit`] is the one description of an edit that both the CLI (`cm edit`) and the page (the
+//! wasm API's `edit`) parse into; each of its modes has one meaning, documented there.
 
-use burn::tensor::{Device, Tensor};
+use burn::tensor::{Device, Tensor, TensorData};
 
 use crate::denoiser::Denoise;
-use crate::sampling::{Guidance, Method, NoiseBlend, SampleError, SampleRequest, Sampler};
+use crate::labels::LabelChoice;
+use crate::model::Model;
+use crate::noise_levels::levels_from;
+use crate::sampling::{Guidance, Method, NoiseBlend, PIXELS, SampleError, SampleRequest, Sampler};
+use crate::unet::IMAGE_SIZE;
 
-/// `steps` decreasing levels for a loop that starts at `start`: `start` itself, then points of the
-/// Karras curve evenly spaced between it and `sigma_min` (exclusive).
-pub fn levels_from(sigma: &crate::SigmaConfig, start: f64, steps: usize) -> Vec<f64> {
-    let inv_rho = 1.0 / sigma.rho;
-    let (lo, hi) = (sigma.sigma_min.powf(inv_rho), sigma.sigma_max.powf(inv_rho));
-    let u_start = ((start.powf(inv_rho) - lo) / (hi - lo)).clamp(0.0, 1.0);
-    let mut levels = vec![start];
-    levels.extend((1..steps).map(|i| sigma.karras_level_at(u_start * (steps - i) as f64 / steps as f64)));
-    levels
+/// What to do to an image (or between two seeds). Images are 784 values (28 x 28, row by row,
+/// in [-1, 1]; a mask 1 = keep, 0 = fill in), shared by every image of the request, which differ
+/// in their noise (and, with the digits in turn, in their digit).
+#[derive(Debug, Clone, PartialEq)]
+pub enum Edit {
+    /// Fill in the pixels of `image` where `mask` is 0; those where it is 1 come out exactly as
+    /// given. The loop walks the model's levels for the request's steps.
+    Inpaint { image: Vec<f32>, mask: Vec<f32> },
+    /// Turn a rough drawing into a digit (SDEdit): the drawing plus the seed's noise at `level`
+    /// (the strength; 1-10 is a useful range) is the start of a loop that begins at that level.
+    /// A low strength keeps the strokes, a high one lets the model redraw them.
+    Stroke { image: Vec<f32>, level: f64 },
+    /// Clean up a noisy version of a digit: the seed's noise at `level` is added to `image` (a
+    /// clean digit), and the loop starts at that level (the page's "clean up a noisy digit").
+    Denoise { image: Vec<f32>, level: f64 },
+    /// Clean up `image`, which already carries Gaussian noise of level `level` (the paper's
+    /// denoising: the loop starts at the noisy image itself).
+    Restore { image: Vec<f32>, level: f64 },
+    /// A morph between the seed and `seed_b`: one image per position in `t` (0: the seed's first
+    /// image, 1: `seed_b`'s), each from the spherical interpolation of their noises.
+    Interpolate { seed_b: u64, t: Vec<f64> },
+}
+
+/// An [`Edit`] with the settings every mode shares.
+#[derive(Debug, Clone, PartialEq)]
+pub struct EditRequest {
+    pub edit: Edit,
+    pub seed: u64,
+    /// Steps of the loop.
+    pub steps: usize,
+    /// The digit to aim for (an interpolation keeps one label: not the digits in turn).
+    pub label: LabelChoice,
+    /// Images to make (an interpolation makes one per position instead).
+    pub count: usize,
+}
+
+impl Edit {
+    /// The mode's name, as the CLI's `--mode` and the API's `mode` write it.
+    pub fn mode(&self) -> &'static str {
+        match self {
+            Edit::Inpaint { .. } => "inpaint",
+            Edit::Stroke { .. } => "stroke",
+            Edit::Denoise { .. } => "denoise",
+            Edit::Restore { .. } => "restore",
+            Edit::Interpolate { .. } => "interpolate",
+        }
+    }
+}
+
+impl EditRequest {
+    /// The sampler of this edit with `model`, whose function `f` (from `model.denoiser()`) it
+    /// calls. Every bad setting is an error naming it.
+    pub fn sampler<'a>(&self, model: &Model, f: &'a dyn Denoise, device: &Device) -> Result<Sampler<'a>, SampleError> {
+        let invalid = |m: String| SampleError::InvalidRequest(format!("{}: {m}", self.edit.mode()));
+        if model.method() != Method::Consistency {
+            return Err(invalid("the model is not a consistency model: editing needs cd or ct weights, not the diffusion teacher".into()));
+        }
+        let sigma = model.manifest.sigma;
+        let images = |name: &str, values: &[f32]| -> Result<Tensor<4>, SampleError> {
+            if values.len() != PIXELS || values.iter().any(|v| !v.is_finite()) {
+                return Err(invalid(format!("{name} must be {PIXELS} finite numbers (28 x 28), got {}", values.len())));
+            }
+            let batch: Vec<f32> = values.iter().copied().cycle().take(PIXELS * self.count).collect();
+            Ok(Tensor::from_data(TensorData::new(batch, [self.count, 1, IMAGE_SIZE, IMAGE_SIZE]), device))
+        };
+        let start = |level: f64| -> Result<Vec<f64>, SampleError> {
+            if level > sigma.sigma_min && level <= sigma.sigma_max {
+                Ok(levels_from(&sigma, level, self.steps))
+            } else {
+                Err(invalid(format!("the level must be in ({}, {}], got {level}", sigma.sigma_min, sigma.sigma_max)))
+            }
+        };
+        let request = SampleRequest::labelled(self.seed, 0, self.count, self.label);
+        match &self.edit {
+            Edit::Inpaint { image, mask } => {
+                let levels = model.levels_for_steps(self.steps, self.label);
+                inpainting(f, request, levels, images("image", image)?, images("mask", mask)?, device)
+            }
+            Edit::Stroke { image, level } | Edit::Denoise { image, level } => stroke_guided(f, request, images("image", image)?, start(*level)?, device),
+            Edit::Restore { image, level } => denoising(f, request, images("image", image)?, start(*level)?, device),
+            Edit::Interpolate { seed_b, t } => {
+                if t.iter().any(|t| !(0.0..=1.0).contains(t)) {
+                    return Err(invalid("t must hold positions in [0, 1]".into()));
+                }
+                let label = self.label.single().map_err(invalid)?;
+                interpolation(f, self.seed, *seed_b, 0, t.clone(), label, model.levels_for_steps(self.steps, self.label), device)
+            }
+        }
+    }
 }
 
 /// Inpainting: `known` images `[B, 1, 28, 28]` with `mask` (1 = keep, 0 = fill in) over `levels`

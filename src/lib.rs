@@ -6,21 +6,27 @@
 //! (Song, Dhariwal, Chen, Sutskever, "Consistency Models", ICML 2023.)
 //!
 //! The paper's ideas, one module each:
-//! - [`noise_levels`]: the sigma range and the Karras grid;
+//! - [`noise_levels`]: the sigma range, the Karras curve, and every list of levels a sampler walks
+//!   (the teacher's grid, multistep and edit levels, a manifest's recommended levels);
+//! - [`labels`]: which digit each image asks for;
 //! - [`preconditioning`]: EDM scalings and the consistency parameterisation (boundary condition);
-//! - [`ct_schedule`]: N(k), mu(k), the iCT curriculum and lognormal level sampling;
+//! - `ct_schedule` (training only): N(k), mu(k), the iCT curriculum and lognormal level sampling;
 //! - [`denoiser`] and [`consistency_function`]: thin wrappers around one [`unet::UNet`];
 //! - [`sampling`]: one-step, multistep (Algorithm 1), and EDM Heun/Euler samplers;
 //! - [`seeded_noise`]: portable seeded Gaussian noise, identical on native and wasm;
 //! - [`initial_weights`]: a network's random initial weights from a seed alone, on any device;
-//! - [`weights`]: burnpack weights plus a JSON manifest, loaded from bytes or a path.
+//! - [`weights`]: the file format, burnpack weights plus a JSON manifest, from bytes or a path;
+//! - [`model`]: a loaded model and what its sampler needs from it.
 
 pub mod activation;
 pub mod consistency_function;
+#[cfg(feature = "train")]
 pub mod ct_schedule;
 pub mod denoiser;
 pub mod editing;
 pub mod initial_weights;
+pub mod labels;
+pub mod model;
 pub mod noise_levels;
 pub mod preconditioning;
 pub mod sampling;
@@ -32,9 +38,11 @@ pub use burn;
 pub use consistency_function::ConsistencyFunction;
 pub use denoiser::{Denoise, Denoiser};
 pub use noise_levels::SigmaConfig;
-pub use sampling::{LabelChoice, Method, SampleRequest, Sampler, Step, sample};
+pub use sampling::{Method, SampleRequest, Sampler, Step, sample};
 pub use unet::{UNet, UNetConfig, UNCONDITIONAL};
-pub use weights::{Manifest, Model, ModelKind, WeightsError};
+pub use labels::LabelChoice;
+pub use model::Model;
+pub use weights::{Manifest, ModelKind, WeightsError};
 
 #[cfg(target_arch = "wasm32")]
 pub mod web;

@@ -23,95 +23,10 @@ use crate::noise_levels::SigmaConfig;
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::unet::{IMAGE_SIZE, UNCONDITIONAL};
 
+pub use crate::labels::LabelChoice;
+
 /// Pixels of one image.
 pub const PIXELS: usize = IMAGE_SIZE * IMAGE_SIZE;
-
-/// The most steps a request may run (the wasm API's limit, and the most a manifest may recommend
-/// levels for).
-pub const MAX_STEPS: usize = 64;
-
-/// Which digit each image asks for; written `any`, `0`-`9` or `0-9` (see [`std::str::FromStr`]).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
-pub enum LabelChoice {
-    /// No label: any digit (the model's unconditional branch, trained on the steps whose label
-    /// was dropped).
-    #[default]
-    Any,
-    /// The same digit for every image.
-    Digit(usize),
-    /// The digits 0-9 in turn: image `k` of the seed asks for digit `k mod 10`. Counted from the
-    /// seed's first image, not the batch's, so a batch split into parts gets the same labels.
-    InTurn,
-}
-
-impl LabelChoice {
-    /// Every choice: any digit, each digit, the digits in turn.
-    pub const ALL: [LabelChoice; 12] = [
-        Self::Any,
-        Self::Digit(0),
-        Self::Digit(1),
-        Self::Digit(2),
-        Self::Digit(3),
-        Self::Digit(4),
-        Self::Digit(5),
-        Self::Digit(6),
-        Self::Digit(7),
-        Self::Digit(8),
-        Self::Digit(9),
-        Self::InTurn,
-    ];
-
-    /// The labels of images `first_image .. first_image + count` ([`UNCONDITIONAL`] for any).
-    pub fn labels(self, first_image: u64, count: usize) -> Vec<usize> {
-        (first_image..first_image + count as u64)
-            .map(|k| match self {
-                Self::Any => UNCONDITIONAL,
-                Self::Digit(d) => d,
-                Self::InTurn => (k % 10) as usize,
-            })
-            .collect()
-    }
-
-    /// The one label of a choice that gives every image the same label; an error for
-    /// [`LabelChoice::InTurn`] (an interpolation path keeps one label).
-    pub fn single(self) -> Result<usize, String> {
-        match self {
-            Self::Any => Ok(UNCONDITIONAL),
-            Self::Digit(d) => Ok(d),
-            Self::InTurn => Err("an interpolation keeps one label: use a digit or \"any\", not \"0-9\"".into()),
-        }
-    }
-
-    /// The error for a label that is none of the choices (`got` as the caller received it).
-    pub fn invalid(got: impl std::fmt::Display) -> String {
-        format!("label must be a digit 0-9, \"any\" or \"0-9\" (the digits in turn), got {got}")
-    }
-}
-
-impl std::str::FromStr for LabelChoice {
-    type Err = String;
-
-    fn from_str(s: &str) -> Result<Self, String> {
-        match s {
-            "any" => Ok(Self::Any),
-            "0-9" => Ok(Self::InTurn),
-            _ => match s.parse::<usize>() {
-                Ok(d) if d <= 9 => Ok(Self::Digit(d)),
-                _ => Err(Self::invalid(format!("{s:?}"))),
-            },
-        }
-    }
-}
-
-impl std::fmt::Display for LabelChoice {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        match self {
-            Self::Any => f.write_str("any"),
-            Self::Digit(d) => write!(f, "{d}"),
-            Self::InTurn => f.write_str("0-9"),
-        }
-    }
-}
 
 /// Which images to make: a seed, the index of the first image under it, and one label per image.
 ///
@@ -230,21 +145,6 @@ impl core::fmt::Display for SampleError {
 
 impl std::error::Error for SampleError {}
 
-/// Consistency levels for `steps` steps: `[sigma_max]` followed by the given intermediate levels.
-pub fn consistency_levels(config: &SigmaConfig, intermediate: &[f64]) -> Vec<f64> {
-    let mut levels = vec![config.sigma_max];
-    levels.extend_from_slice(intermediate);
-    levels
-}
-
-/// The EDM sampler's levels: the Karras grid of `n` levels, from `sigma_max` down to `sigma_min`
-/// (the sampler adds the final step to 0). Heun costs `2n - 1` evaluations, Euler `n`.
-pub fn edm_levels(config: &SigmaConfig, n: usize) -> Vec<f64> {
-    let mut levels = config.karras_levels(n);
-    levels.reverse();
-    levels
-}
-
 /// What an editing sampler changes about the plain loop (Song et al. 2023, Algorithm 4).
 #[derive(Debug, Clone, Default)]
 pub struct Guidance {
@@ -312,11 +212,6 @@ impl<'a> Sampler<'a> {
             return Err(SampleError::InvalidRequest(format!("guidance images are {bad:?}, expected {shape:?}")));
         }
         Ok(Self { model, method, request, levels, device: device.clone(), index: 0, nfe: 0, x: None, guidance })
-    }
-
-    /// Number of steps this run takes.
-    pub fn total_steps(&self) -> usize {
-        self.levels.len()
     }
 
     /// Network evaluations the whole run takes.
@@ -407,7 +302,7 @@ pub fn sample_one_step(
     device: &Device,
     callback: &mut dyn FnMut(&Step),
 ) -> Result<Tensor<4>, SampleError> {
-    let levels = consistency_levels(model.sigma_config(), &[]);
+    let levels = vec![model.sigma_config().sigma_max];
     Ok(sample(Sampler::new(model, Method::Consistency, request, levels, device)?, callback))
 }
 

@@ -12,16 +12,17 @@
 
 use std::rc::Rc;
 
-use burn::tensor::{Device, Tensor, TensorData};
+use burn::tensor::{Device, Tensor};
 use js_sys::{Float32Array, Function, Promise};
 use serde::{Deserialize, Serialize};
 use wasm_bindgen::prelude::*;
 use wasm_bindgen_futures::future_to_promise;
 
-use crate::editing;
-use crate::sampling::{LabelChoice, MAX_STEPS, PIXELS, SampleRequest, Sampler};
-use crate::unet::IMAGE_SIZE;
-use crate::weights::{Manifest, Model, ModelKind};
+use crate::editing::{Edit, EditRequest};
+use crate::sampling::{LabelChoice, SampleRequest, Sampler};
+use crate::noise_levels::MAX_STEPS;
+use crate::weights::{Manifest, ModelKind};
+use crate::model::Model;
 use crate::{SigmaConfig, UNetConfig};
 
 unsafe extern "C" {
@@ -121,9 +122,12 @@ fn js_err(e: impl std::fmt::Display) -> JsValue {
 /// Resolves once the browser has had the chance to paint: a macrotask after the next animation
 /// frame (the paint follows the frame's callbacks). A plain `setTimeout(0)` does not guarantee a
 /// paint, and once steps got fast enough, several arrived within one frame. Hidden tabs get no
-/// animation frames, so a timer resolves it too after [`PAINT_WAIT_MAX_MS`].
-async fn next_frame() {
-    let promise = Promise::new(&mut |resolve, _| {
+/// animation frames, so a timer resolves it too after [`PAINT_WAIT_MAX_MS`]; in a worker (no
+/// window, nothing to paint) it resolves at once. The library waits for it between the steps it
+/// reports, and the page's CPU pool paces the steps its workers send with it.
+#[wasm_bindgen(js_name = nextPaint)]
+pub fn next_paint() -> Promise {
+    Promise::new(&mut |resolve, _| {
         let Some(window) = web_sys::window() else {
             let _ = resolve.call0(&JsValue::NULL);
             return;
@@ -134,8 +138,11 @@ async fn next_frame() {
         });
         let _ = window.request_animation_frame(after_frame.unchecked_ref());
         let _ = window.set_timeout_with_callback_and_timeout_and_arguments_0(&resolve, PAINT_WAIT_MAX_MS);
-    });
-    let _ = wasm_bindgen_futures::JsFuture::from(promise).await;
+    })
+}
+
+async fn next_frame() {
+    let _ = wasm_bindgen_futures::JsFuture::from(next_paint()).await;
 }
 
 /// Longest wait for an animation frame between two steps (hidden tabs never get one).
@@ -349,13 +356,16 @@ impl Generator {
         })
     }
 
-    /// Edits without retraining (Algorithm 4 of the paper; see `editing`). `options`:
+    /// Edits without retraining (Algorithm 4 of the paper; see `editing::Edit`, whose modes
+    /// these are, with one meaning each). `options`:
     /// - `{mode: "inpaint", seed, steps?, label?, count?, image, mask}`: fills the pixels where
     ///   `mask` is 0 and keeps those where it is 1 exactly;
     /// - `{mode: "stroke", seed, steps?, label?, count?, image, level}`: noises a rough drawing to
     ///   `level` (the strength) and runs the loop from there;
     /// - `{mode: "denoise", seed, steps?, label?, count?, image, level}`: adds the seed's noise at
     ///   `level` to a clean digit and cleans it up again (the loop starts at that level);
+    /// - `{mode: "restore", seed, steps?, label?, count?, image, level}`: cleans up an image that
+    ///   already carries noise of `level`;
     /// - `{mode: "interpolate", seed, seedB, t, steps?, label?}`: one image per position in `t`
     ///   (0: `seed`'s image, 1: `seedB`'s), from the spherical interpolation of their noises.
     /// `image` and `mask` are 784 values (an array or Float32Array, row by row; image in [-1, 1]),
@@ -367,59 +377,40 @@ impl Generator {
         future_to_promise(async move {
             reject_unknown_keys(&options, &["mode", "seed", "steps", "label", "count", "image", "mask", "level", "seedB", "t"])?;
             let options: EditOptions = serde_wasm_bindgen::from_value(options).map_err(js_err)?;
-            if model.method() != crate::sampling::Method::Consistency {
-                return Err(js_err("editing needs a consistency model (cd or ct), not the diffusion teacher"));
-            }
-            check_images(options.count, "count")?;
-            check_steps(options.steps)?;
-            let seed = integer(options.seed, "seed")?;
-            let labels = label_choice(&options.label)?;
-            let request = SampleRequest::labelled(seed, 0, options.count, labels);
-            let sigma = model.manifest.sigma;
-            let image = |name: &str, values: &Option<Vec<f32>>| -> Result<Tensor<4>, JsValue> {
-                let values = values.as_ref().ok_or_else(|| js_err(format!("mode {:?} needs {name}", options.mode)))?;
-                if values.len() != PIXELS || values.iter().any(|v| !v.is_finite()) {
-                    return Err(js_err(format!("{name} must be {PIXELS} finite numbers (28 x 28), got {}", values.len())));
-                }
-                let batch: Vec<f32> = values.iter().copied().cycle().take(PIXELS * options.count).collect();
-                Ok(Tensor::from_data(TensorData::new(batch, [options.count, 1, IMAGE_SIZE, IMAGE_SIZE]), &device))
-            };
-            let start_level = || -> Result<f64, JsValue> {
-                match options.level {
-                    Some(level) if level > sigma.sigma_min && level <= sigma.sigma_max => Ok(level),
-                    other => Err(js_err(format!(
-                        "mode {:?} needs a level in ({}, {}], got {other:?}",
-                        options.mode, sigma.sigma_min, sigma.sigma_max
-                    ))),
-                }
-            };
+            let request = edit_request(options)?;
             let denoiser = model.denoiser();
-            let f = denoiser.as_ref();
-            let sampler = match options.mode.as_str() {
-                "inpaint" => {
-                    let (known, mask) = (image("image", &options.image)?, image("mask", &options.mask)?);
-                    editing::inpainting(f, request, model.levels_for_steps(options.steps, labels), known, mask, &device)
-                }
-                "stroke" | "denoise" => {
-                    let levels = editing::levels_from(&sigma, start_level()?, options.steps);
-                    editing::stroke_guided(f, request, image("image", &options.image)?, levels, &device)
-                }
-                "interpolate" => {
-                    let seed_b = integer(options.seed_b.ok_or_else(|| js_err("mode \"interpolate\" needs seedB"))?, "seedB")?;
-                    let t = options.t.clone().ok_or_else(|| js_err("mode \"interpolate\" needs t, positions in [0, 1]"))?;
-                    check_images(t.len(), "the number of positions t")?;
-                    if t.iter().any(|t| !(0.0..=1.0).contains(t)) {
-                        return Err(js_err("t must hold positions in [0, 1]"));
-                    }
-                    let label = labels.single().map_err(js_err)?;
-                    editing::interpolation(f, seed, seed_b, 0, t, label, model.levels_for_steps(options.steps, labels), &device)
-                }
-                other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise or interpolate"))),
-            }
-            .map_err(js_err)?;
+            let sampler = request.sampler(&model, denoiser.as_ref(), &device).map_err(js_err)?;
             drive(sampler, on_step.as_ref()).await
         })
     }
+}
+
+/// The [`EditRequest`] the options describe (only parsing: the meaning is `editing::Edit`'s).
+fn edit_request(options: EditOptions) -> Result<EditRequest, JsValue> {
+    let mode = options.mode.as_str();
+    let needs = |name: &str| js_err(format!("mode {mode:?} needs {name}"));
+    let image = || options.image.clone().ok_or_else(|| needs("image"));
+    let level = || options.level.ok_or_else(|| needs("a level"));
+    let edit = match mode {
+        "inpaint" => Edit::Inpaint { image: image()?, mask: options.mask.clone().ok_or_else(|| needs("mask"))? },
+        "stroke" => Edit::Stroke { image: image()?, level: level()? },
+        "denoise" => Edit::Denoise { image: image()?, level: level()? },
+        "restore" => Edit::Restore { image: image()?, level: level()? },
+        "interpolate" => {
+            let seed_b = integer(options.seed_b.ok_or_else(|| needs("seedB"))?, "seedB")?;
+            let t = options.t.clone().ok_or_else(|| needs("t, positions in [0, 1]"))?;
+            check_images(t.len(), "the number of positions t")?;
+            Edit::Interpolate { seed_b, t }
+        }
+        other => return Err(js_err(format!("unknown mode {other:?}: use inpaint, stroke, denoise, restore or interpolate"))),
+    };
+    Ok(EditRequest {
+        edit,
+        seed: integer(options.seed, "seed")?,
+        steps: check_steps(options.steps)?,
+        label: label_choice(&options.label)?,
+        count: check_images(options.count, "count")?,
+    })
 }
 
 /// Runs `sampler` to the end, handing each step's pixels to `on_step(info, noisy, denoised)` and

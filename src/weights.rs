@@ -17,15 +17,11 @@ use std::path::{Path, PathBuf};
 
 use burn::module::{Module, ModuleMapper, ModuleVisitor, Param};
 use burn::store::ModuleRecord;
-use burn::tensor::{Bytes, DType, Device, Tensor, TensorData};
+use burn::tensor::{Bytes, DType, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 use sha2::{Digest, Sha256};
 
-use crate::consistency_function::ConsistencyFunction;
-use crate::denoiser::{Denoise, Denoiser};
-use crate::noise_levels::SigmaConfig;
-use crate::sampling::{LabelChoice, MAX_STEPS, Method, consistency_levels, edm_levels};
-use crate::unet::{UNet, UNetConfig};
+use crate::noise_levels::{RecommendedLevels, SigmaConfig};
 
 /// The manifest format this crate writes and reads.
 pub const FORMAT_VERSION: u32 = 1;
@@ -42,16 +38,6 @@ pub enum ModelKind {
     Ct,
     /// Digit classifier used by the evaluation.
     Classifier,
-}
-
-impl ModelKind {
-    /// The sampler a model of this kind is meant for.
-    pub fn method(self) -> Method {
-        match self {
-            ModelKind::Teacher => Method::Heun,
-            _ => Method::Consistency,
-        }
-    }
 }
 
 /// How a model was made.
@@ -79,17 +65,13 @@ pub struct Manifest {
     /// SHA-256 (hex) of that file.
     pub sha256: String,
     pub kind: ModelKind,
-    /// The network's config (a [`UNetConfig`] for teacher, CD and CT models).
+    /// The network's config (a `UNetConfig` for teacher, CD and CT models).
     pub network: serde_json::Value,
     pub sigma: SigmaConfig,
-    /// Recommended intermediate levels per step count, e.g. `{"2": [0.8]}` (for "1": `[]`), for
-    /// labelled images (a digit, or the digits in turn).
-    #[serde(default)]
-    pub recommended_levels: BTreeMap<String, Vec<f64>>,
-    /// The same for "any digit" (the unconditional branch, whose best levels differ); a step
-    /// count missing here falls back to `recommended_levels`.
-    #[serde(default, skip_serializing_if = "BTreeMap::is_empty")]
-    pub recommended_levels_any: BTreeMap<String, Vec<f64>>,
+    /// The intermediate levels `cm eval --tune` found best (`recommended_levels` and
+    /// `recommended_levels_any` in the JSON).
+    #[serde(flatten)]
+    pub levels: RecommendedLevels,
     #[serde(default)]
     pub training: TrainingInfo,
     /// Measured quality (filled by `eval`).
@@ -111,8 +93,7 @@ pub enum Storage {
     F16,
     /// The f16 burnpack bytes in two planes: every even byte, then every odd byte. The high bytes
     /// of the f16 values (sign, exponent, top of the mantissa) then sit together, and gzip
-    /// compresses the file better (the CD student: 541 -> 506 kB), which is what a browser
-    /// downloads.
+    /// compresses the file better, which is what a browser downloads (README: "Size and speed").
     #[serde(rename = "f16-planes")]
     F16Planes,
 }
@@ -182,17 +163,17 @@ pub fn sha256_hex(bytes: &[u8]) -> String {
 }
 
 impl Manifest {
-    /// A manifest for a freshly made U-Net model; `file` and `sha256` are filled in when saved.
-    pub fn new(kind: ModelKind, network: &UNetConfig, sigma: SigmaConfig) -> Self {
+    /// A manifest for a freshly made model of `kind` whose network is described by `network`
+    /// (a `UNetConfig`, or the classifier's config); `file` and `sha256` are filled in when saved.
+    pub fn new(kind: ModelKind, network: &impl Serialize, sigma: SigmaConfig) -> Self {
         Self {
             format_version: FORMAT_VERSION,
             file: String::new(),
             sha256: String::new(),
             kind,
-            network: serde_json::to_value(network).expect("UNetConfig serialises"),
+            network: serde_json::to_value(network).expect("network configs serialise"),
             sigma,
-            recommended_levels: BTreeMap::new(),
-            recommended_levels_any: BTreeMap::new(),
+            levels: RecommendedLevels::default(),
             training: TrainingInfo::default(),
             metrics: serde_json::Value::Null,
             storage: Storage::F32,
@@ -215,11 +196,7 @@ impl Manifest {
             serde_json::from_value(raw).map_err(|e| WeightsError::Manifest(e.to_string()))?;
         manifest.sigma.validate().map_err(WeightsError::Config)?;
         check_file_name(&manifest.file)?;
-        for (table, levels) in [("recommended_levels", &manifest.recommended_levels), ("recommended_levels_any", &manifest.recommended_levels_any)] {
-            for (steps, levels) in levels {
-                check_recommended_levels(&manifest.sigma, steps, levels).map_err(|m| WeightsError::Config(format!("{table}[{steps:?}]: {m}")))?;
-            }
-        }
+        manifest.levels.check(&manifest.sigma).map_err(WeightsError::Config)?;
         Ok(manifest)
     }
 
@@ -227,11 +204,10 @@ impl Manifest {
         serde_json::to_string_pretty(self).expect("manifest serialises")
     }
 
-    /// The U-Net config, validated.
-    pub fn unet_config(&self) -> Result<UNetConfig, WeightsError> {
-        let config: UNetConfig = serde_json::from_value(self.network.clone())
-            .map_err(|e| WeightsError::Config(e.to_string()))?;
-        config.validate().map_err(WeightsError::Config)?;
+    /// The network's config as `T` (a `UNetConfig`, or the classifier's), validated by `validate`.
+    pub fn network_config<T: serde::de::DeserializeOwned>(&self, validate: impl Fn(&T) -> Result<(), String>) -> Result<T, WeightsError> {
+        let config: T = serde_json::from_value(self.network.clone()).map_err(|e| WeightsError::Config(e.to_string()))?;
+        validate(&config).map_err(WeightsError::Config)?;
         Ok(config)
     }
 
@@ -252,28 +228,10 @@ impl Manifest {
             "sha256": self.sha256.to_ascii_lowercase(),
             "network": self.network,
             "sigma": self.sigma,
-            "recommended_levels": self.recommended_levels,
-            "recommended_levels_any": self.recommended_levels_any,
+            "recommended_levels": self.levels.labelled,
+            "recommended_levels_any": self.levels.any,
         });
         sha256_hex(pixels_depend_on.to_string().as_bytes())[..8].to_string()
-    }
-
-    /// The recommended levels of images asked for with `label` (those of "any digit" are tuned
-    /// apart from the labelled ones).
-    pub fn recommended_levels_mut(&mut self, label: LabelChoice) -> &mut BTreeMap<String, Vec<f64>> {
-        if label == LabelChoice::Any { &mut self.recommended_levels_any } else { &mut self.recommended_levels }
-    }
-
-    /// Intermediate levels for a consistency model at `steps` steps for images asked for with
-    /// `label`: the recommended ones when the manifest has them (for any digit, its own or else
-    /// the labelled ones), else evenly spaced points of the Karras curve.
-    pub fn intermediate_levels(&self, steps: usize, label: LabelChoice) -> Vec<f64> {
-        let key = steps.to_string();
-        let own = if label == LabelChoice::Any { self.recommended_levels_any.get(&key) } else { None };
-        if let Some(levels) = own.or_else(|| self.recommended_levels.get(&key)) {
-            return levels.clone();
-        }
-        default_intermediate_levels(&self.sigma, steps)
     }
 }
 
@@ -291,28 +249,6 @@ fn check_file_name(name: &str) -> Result<(), WeightsError> {
             "`file` must be a plain file name beside the manifest (letters, digits, '.', '_', '-'), got {name:?}"
         )))
     }
-}
-
-/// A recommended-levels entry: `steps` (1 to [`MAX_STEPS`]) maps to `steps - 1` decreasing levels strictly
-/// between sigma_min and sigma_max.
-fn check_recommended_levels(sigma: &SigmaConfig, steps: &str, levels: &[f64]) -> Result<(), String> {
-    let n: usize = steps.parse().ok().filter(|n| (1..=MAX_STEPS).contains(n)).ok_or_else(|| format!("the step count must be 1 to {MAX_STEPS}"))?;
-    if levels.len() != n - 1 {
-        return Err(format!("{n} steps need {} intermediate levels, got {}", n - 1, levels.len()));
-    }
-    let inside = levels.iter().all(|&l| l > sigma.sigma_min && l < sigma.sigma_max);
-    if !inside || levels.windows(2).any(|w| w[1] >= w[0]) {
-        return Err(format!("levels must decrease strictly between {} and {}, got {levels:?}", sigma.sigma_min, sigma.sigma_max));
-    }
-    Ok(())
-}
-
-/// `steps - 1` levels between `sigma_max` and `sigma_min`, at positions `(steps - i) / (steps + 1)`
-/// of the Karras curve (`i = 1 .. steps-1`): decreasing, none at either end.
-pub fn default_intermediate_levels(sigma: &SigmaConfig, steps: usize) -> Vec<f64> {
-    (1..steps.max(1))
-        .map(|i| sigma.karras_level_at((steps - i) as f64 / (steps + 1) as f64))
-        .collect()
 }
 
 /// The most bytes a weights file may have (the largest network [`UNetConfig::validate`] allows
@@ -437,8 +373,8 @@ impl ModuleMapper for RoundMantissas {
 }
 
 /// `net` with every parameter rounded to `bits` of f16's 10 mantissa bits. Stored as f16 byte
-/// planes, the dropped low bits are zeros that gzip squeezes out: the CD student's download goes
-/// from 506 to 303 kB at 4 bits (its labelled FD at 1 step 70.3 -> 71.3; README: 3 to 8 bits).
+/// planes, the dropped low bits are zeros that gzip squeezes out (the README measures the
+/// download and the quality at 3 to 8 bits).
 pub fn round_mantissas<M: Module>(net: M, bits: u32) -> M {
     net.map(&mut RoundMantissas(bits))
 }
@@ -449,70 +385,6 @@ pub fn module_bytes_as<M: Module>(net: M, storage: Storage) -> Vec<u8> {
         Storage::F32 => module_bytes(net),
         Storage::F16 => module_bytes(net.map(&mut CastFloats(DType::F16))),
         Storage::F16Planes => to_byte_planes(&module_bytes_as(net, Storage::F16)),
-    }
-}
-
-/// A loaded U-Net model (teacher, CD or CT) with its manifest.
-#[derive(Debug)]
-pub struct Model {
-    pub manifest: Manifest,
-    pub net: UNet,
-}
-
-impl Model {
-    /// Builds a model from the manifest's text and the weights' bytes, checking the hash first.
-    pub fn from_bytes(manifest_json: &str, weights: Vec<u8>, device: &Device) -> Result<Self, WeightsError> {
-        let manifest = Manifest::from_json(manifest_json)?;
-        if manifest.kind == ModelKind::Classifier {
-            return Err(WeightsError::Config("this manifest is a classifier, not a U-Net model".into()));
-        }
-        manifest.verify(&weights)?;
-        let weights = if manifest.storage == Storage::F16Planes { from_byte_planes(&weights) } else { weights };
-        let config = manifest.unet_config()?;
-        let net = load_into(config.init(device), weights)?;
-        Ok(Self { manifest, net })
-    }
-
-    /// Reads `<path>` (a manifest) and the weights file it names, next to it.
-    pub fn load(manifest_path: &Path, device: &Device) -> Result<Self, WeightsError> {
-        let (text, weights) = read_manifest_and_weights(manifest_path)?;
-        Self::from_bytes(&text, weights, device)
-    }
-
-    /// Writes `<dir>/<name>.bpk` and `<dir>/<name>.json` (each via a temporary file and a rename),
-    /// filling in the manifest's `file` and `sha256`. Returns the manifest's path.
-    pub fn save(&mut self, dir: &Path, name: &str) -> Result<PathBuf, WeightsError> {
-        let bytes = module_bytes_as(self.net.clone(), self.manifest.storage);
-        self.manifest.file = format!("{name}.bpk");
-        self.manifest.sha256 = sha256_hex(&bytes);
-        write_atomic(&dir.join(&self.manifest.file), &bytes)?;
-        let manifest_path = dir.join(format!("{name}.json"));
-        write_atomic(&manifest_path, self.manifest.to_json().as_bytes())?;
-        Ok(manifest_path)
-    }
-
-    /// The model as the function its sampler calls: `D` for a teacher, `f` for CD and CT.
-    pub fn denoiser(&self) -> Box<dyn Denoise + '_> {
-        let sigma = self.manifest.sigma;
-        match self.manifest.kind {
-            ModelKind::Teacher => Box::new(Denoiser { net: &self.net, sigma }),
-            _ => Box::new(ConsistencyFunction { net: &self.net, sigma }),
-        }
-    }
-
-    /// The sampler this model is meant for.
-    pub fn method(&self) -> Method {
-        self.manifest.kind.method()
-    }
-
-    /// Levels for `steps` steps of this model's sampler for images asked for with `label`:
-    /// consistency levels starting at `sigma_max` (recommended ones from the manifest), or the
-    /// Karras grid for a teacher (the same for every label).
-    pub fn levels_for_steps(&self, steps: usize, label: LabelChoice) -> Vec<f64> {
-        match self.method() {
-            Method::Consistency => consistency_levels(&self.manifest.sigma, &self.manifest.intermediate_levels(steps, label)),
-            Method::Heun | Method::Euler => edm_levels(&self.manifest.sigma, steps),
-        }
     }
 }
 
@@ -565,6 +437,33 @@ pub fn read_manifest_and_weights(manifest_path: &Path) -> Result<(String, Vec<u8
     let manifest = Manifest::from_json(&text)?;
     let weights = read_bounded(&manifest_path.with_file_name(&manifest.file), MAX_WEIGHTS_BYTES)?;
     Ok((text, weights))
+}
+
+/// Parses a manifest, checks its weights against the hash and undoes the storage layout: the
+/// manifest and the parameters' burnpack bytes, ready for [`load_into`].
+pub fn verified(manifest_json: &str, weights: Vec<u8>) -> Result<(Manifest, Vec<u8>), WeightsError> {
+    let manifest = Manifest::from_json(manifest_json)?;
+    manifest.verify(&weights)?;
+    let weights = if manifest.storage == Storage::F16Planes { from_byte_planes(&weights) } else { weights };
+    Ok((manifest, weights))
+}
+
+/// [`verified`] from a manifest's path (the weights file beside it).
+pub fn read_verified(manifest_path: &Path) -> Result<(Manifest, Vec<u8>), WeightsError> {
+    let (text, weights) = read_manifest_and_weights(manifest_path)?;
+    verified(&text, weights)
+}
+
+/// Writes `<dir>/<name>.bpk` (`bytes`, stored as the manifest's `storage` says) and
+/// `<dir>/<name>.json`, each via a temporary file and a rename, filling in the manifest's `file`
+/// and `sha256`. Returns the manifest's path.
+pub fn save(dir: &Path, name: &str, manifest: &mut Manifest, bytes: &[u8]) -> Result<PathBuf, WeightsError> {
+    manifest.file = format!("{name}.bpk");
+    manifest.sha256 = sha256_hex(bytes);
+    write_atomic(&dir.join(&manifest.file), bytes)?;
+    let manifest_path = dir.join(format!("{name}.json"));
+    write_atomic(&manifest_path, manifest.to_json().as_bytes())?;
+    Ok(manifest_path)
 }
 
 /// Makes the renames and removals inside `folder` durable (a no-op where folders cannot be

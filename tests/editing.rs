@@ -5,7 +5,8 @@ mod common;
 use common::*;
 use consistency_models::burn::tensor::{Tensor, TensorData};
 use consistency_models::editing::{denoising, inpainting, interpolation, interpolation_path, stroke_guided};
-use consistency_models::sampling::{Method, SampleRequest, Sampler, consistency_levels, sample};
+use consistency_models::sampling::{Method, SampleRequest, Sampler, sample};
+use consistency_models::noise_levels::consistency_levels;
 use consistency_models::unet::Labels;
 use consistency_models::{ConsistencyFunction, Denoise, SigmaConfig, UNCONDITIONAL};
 
@@ -117,4 +118,52 @@ fn stroke_guided_generation_starts_from_the_noised_drawing() {
         let bad = stroke_guided(&f, SampleRequest::new(8, images, 1), image(vec![0.0; drawings * 784], drawings), vec![2.0], &device());
         assert!(bad.is_err(), "{drawings} drawings for {images} images");
     }
+}
+
+/// `Edit`, the one description the CLI and the page parse into: each mode is the sampler its
+/// documentation names, and bad settings are errors naming the mode.
+#[test]
+fn each_edit_mode_is_the_sampler_it_names_and_bad_settings_are_refused() {
+    use consistency_models::editing::{Edit, EditRequest};
+    use consistency_models::noise_levels::levels_from;
+    use consistency_models::{LabelChoice, Manifest, Model, ModelKind};
+    let cd = Model { manifest: Manifest::new(ModelKind::Cd, &tiny_config(), sigma()), net: tiny_net(7) };
+    let f = cd.denoiser();
+    let drawing: Vec<f32> = (0..784).map(|i| if (i % 28) / 4 == 3 { 0.8 } else { -1.0 }).collect();
+    let run = |edit: Edit, count: usize| -> Vec<f32> {
+        let request = EditRequest { edit, seed: 9, steps: 2, label: LabelChoice::Digit(3), count };
+        values(sample(request.sampler(&cd, f.as_ref(), &device()).unwrap(), &mut |_| {}))
+    };
+    let batch = |v: &[f32], n: usize| image(v.iter().copied().cycle().take(784 * n).collect(), n);
+    let request = SampleRequest::labelled(9, 0, 2, LabelChoice::Digit(3));
+    let stroke = values(sample(stroke_guided(f.as_ref(), request.clone(), batch(&drawing, 2), levels_from(&sigma(), 3.0, 2), &device()).unwrap(), &mut |_| {}));
+    assert_eq!(run(Edit::Stroke { image: drawing.clone(), level: 3.0 }, 2), stroke);
+    // The page's "clean up a noisy digit": the seed's noise added to a clean digit, then the loop.
+    assert_eq!(run(Edit::Denoise { image: drawing.clone(), level: 3.0 }, 2), stroke);
+    let restored = values(sample(denoising(f.as_ref(), request, batch(&drawing, 2), levels_from(&sigma(), 0.3, 2), &device()).unwrap(), &mut |_| {}));
+    assert_eq!(run(Edit::Restore { image: drawing.clone(), level: 0.3 }, 2), restored);
+    let keep_left: Vec<f32> = (0..784).map(|i| if i % 28 < 14 { 1.0 } else { 0.0 }).collect();
+    let filled = run(Edit::Inpaint { image: drawing.clone(), mask: keep_left.clone() }, 1);
+    assert!((0..784).all(|i| keep_left[i] == 0.0 || filled[i] == drawing[i]), "inpainting keeps the known pixels");
+    assert_eq!(run(Edit::Interpolate { seed_b: 4, t: vec![0.0, 0.5, 1.0] }, 1).len(), 3 * 784);
+
+    let refused = |model: &Model, edit: Edit, label: LabelChoice| -> String {
+        let g = model.denoiser();
+        let request = EditRequest { edit, seed: 1, steps: 2, label, count: 1 };
+        request.sampler(model, g.as_ref(), &device()).err().expect("refused").to_string()
+    };
+    let any = LabelChoice::Any;
+    let err = refused(&cd, Edit::Stroke { image: vec![0.0; 783], level: 3.0 }, any);
+    assert!(err.contains("stroke") && err.contains("784"), "{err}");
+    let err = refused(&cd, Edit::Denoise { image: drawing.clone(), level: 500.0 }, any);
+    assert!(err.contains("denoise") && err.contains("level"), "{err}");
+    let err = refused(&cd, Edit::Inpaint { image: drawing.clone(), mask: vec![f32::NAN; 784] }, any);
+    assert!(err.contains("inpaint") && err.contains("mask"), "{err}");
+    let err = refused(&cd, Edit::Interpolate { seed_b: 2, t: vec![1.5] }, any);
+    assert!(err.contains("[0, 1]"), "{err}");
+    let err = refused(&cd, Edit::Interpolate { seed_b: 2, t: vec![0.5] }, LabelChoice::InTurn);
+    assert!(err.contains("one label"), "{err}");
+    let teacher = Model { manifest: Manifest::new(ModelKind::Teacher, &tiny_config(), sigma()), net: tiny_net(7) };
+    let err = refused(&teacher, Edit::Restore { image: drawing, level: 0.3 }, any);
+    assert!(err.contains("not a consistency model"), "{err}");
 }

@@ -15,7 +15,8 @@ use consistency_models::sampling::{LabelChoice, Method, SampleRequest, Sampler, 
 use consistency_models::train::data;
 use consistency_models::train::device::DeviceChoice;
 use consistency_models::train::trainer::{Invocation, train};
-use consistency_models::weights::{Manifest, Model, ModelKind, load_into, module_bytes};
+use consistency_models::weights::{Manifest, ModelKind, load_into, module_bytes};
+use consistency_models::model::Model;
 
 fn gpu() -> Device {
     let (device, what) = DeviceChoice::Gpu.device().expect("a GPU adapter (CI: SwiftShader's Vulkan, see scripts/test.sh)");

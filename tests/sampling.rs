@@ -3,9 +3,8 @@ mod common;
 
 use common::*;
 use consistency_models::burn::tensor::Tensor;
-use consistency_models::sampling::{
-    LabelChoice, Method, SampleError, SampleRequest, Sampler, consistency_levels, edm_levels, sample, sample_one_step,
-};
+use consistency_models::sampling::{LabelChoice, Method, SampleError, SampleRequest, Sampler, sample, sample_one_step};
+use consistency_models::noise_levels::{consistency_levels, edm_levels};
 use consistency_models::unet::{IMAGE_SIZE, Labels};
 use consistency_models::{ConsistencyFunction, Denoise, Denoiser, SigmaConfig, UNCONDITIONAL};
 

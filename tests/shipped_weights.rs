@@ -12,12 +12,13 @@ use std::path::Path;
 
 use common::*;
 use consistency_models::burn::tensor::{Tensor, TensorData};
-use consistency_models::editing::{denoising, inpainting, levels_from, stroke_guided};
+use consistency_models::editing::{denoising, inpainting, stroke_guided};
+use consistency_models::noise_levels::levels_from;
 use consistency_models::sampling::{LabelChoice, SampleRequest, sample};
 use consistency_models::seeded_noise::{SeededNoise, Stream};
 use consistency_models::train::classifier::{Classifier, analyse};
 use consistency_models::train::{data, load_classifier};
-use consistency_models::weights::Model;
+use consistency_models::model::Model;
 use consistency_models::UNCONDITIONAL;
 
 /// The path of shipped file `name` (a manifest); a failure, naming it, if it is missing.

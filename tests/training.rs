@@ -10,7 +10,8 @@ use consistency_models::burn::tensor::Device;
 use consistency_models::train::data;
 use consistency_models::train::checkpoint;
 use consistency_models::train::trainer::{Invocation, LogLine, RunSettings, train};
-use consistency_models::weights::{Model, module_bytes, round_mantissas};
+use consistency_models::weights::{module_bytes, round_mantissas};
+use consistency_models::model::Model;
 
 const CM: &str = env!("CARGO_BIN_EXE_cm");
 
@@ -145,7 +146,7 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     let half: Vec<f32> = (0..784).map(|i| if i % 28 < 14 { 1.0 } else { -1.0 }).collect();
     consistency_models::train::images::write_gray_png(&mask, &half, 28, 28).unwrap();
     let cd = format!("{w}/cd.json");
-    for (mode, extra) in [("inpaint", vec!["--input", input.to_str().unwrap(), "--mask", mask.to_str().unwrap()]), ("interpolate", vec!["--frames", "4"]), ("denoise", vec!["--input", input.to_str().unwrap(), "--sigma", "0.3"]), ("stroke", vec!["--input", input.to_str().unwrap(), "--sigma", "3"])] {
+    for (mode, extra) in [("inpaint", vec!["--input", input.to_str().unwrap(), "--mask", mask.to_str().unwrap()]), ("interpolate", vec!["--frames", "4"]), ("denoise", vec!["--input", input.to_str().unwrap(), "--sigma", "0.3"]), ("restore", vec!["--input", input.to_str().unwrap(), "--sigma", "0.3"]), ("stroke", vec!["--input", input.to_str().unwrap(), "--sigma", "3"])] {
         let out = dir.join(format!("edit-{mode}.png"));
         let mut args = vec!["edit", "--model", &cd, "--mode", mode, "--out", out.to_str().unwrap()];
         args.extend(extra);

@@ -14,7 +14,8 @@ fn browser_noise_matches_the_native_golden_values() {
 }
 
 use consistency_models::burn::tensor::Device;
-use consistency_models::sampling::{Method, SampleRequest, Sampler, consistency_levels, sample};
+use consistency_models::sampling::{Method, SampleRequest, Sampler, sample};
+use consistency_models::noise_levels::consistency_levels;
 use consistency_models::web::Generator;
 use consistency_models::{ConsistencyFunction, SigmaConfig, UNCONDITIONAL, UNetConfig};
 use wasm_bindgen::JsValue;
@@ -93,6 +94,21 @@ async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds(
     assert_eq!(&morph[2 * 784..], plain(9).await.as_slice());
     // Stroke and denoise start at the given level; bad requests are refused with a message.
     assert_eq!(run(format!(r#"{{"mode": "stroke", "seed": 1, "steps": 3, "image": {known:?}, "level": 5}}"#)).await.unwrap().len(), 784);
+    // Each mode has one meaning (`editing::Edit`): "denoise" noises a clean digit first, as
+    // "stroke" noises a drawing; "restore" takes an image that already carries the noise.
+    let with = |mode: &str| format!(r#"{{"mode": "{mode}", "seed": 2, "steps": 2, "image": {known:?}, "level": 0.5}}"#);
+    let (denoised, stroked, restored) = (run(with("denoise")).await.unwrap(), run(with("stroke")).await.unwrap(), run(with("restore")).await.unwrap());
+    assert_eq!(denoised, stroked);
+    assert_ne!(denoised, restored);
+    // The table of every answer of `levels`, for the CPU pool's proxy.
+    let table: std::collections::BTreeMap<String, Vec<Vec<f64>>> = serde_wasm_bindgen::from_value(generator.level_table().unwrap()).unwrap();
+    assert_eq!(table.len(), 12, "any, 0-9 and the digits in turn");
+    for (label, per_steps) in &table {
+        assert_eq!(per_steps.len(), consistency_models::noise_levels::MAX_STEPS);
+        for (i, levels) in per_steps.iter().enumerate() {
+            assert_eq!(levels, &generator.levels(i + 1, JsValue::from_str(label)).unwrap(), "{label} at {} steps", i + 1);
+        }
+    }
     for bad in [
         r#"{"mode": "inpaint", "seed": 1}"#.to_string(),
         r#"{"mode": "stroke", "seed": 1, "image": [0, 1]}"#.to_string(),

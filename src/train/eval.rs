@@ -7,11 +7,12 @@ use std::time::Instant;
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, edm_levels, sample};
+use crate::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, sample};
+use crate::noise_levels::edm_levels;
 use crate::train::classifier::{Analysis, Classifier, analyse};
 use crate::train::data::Dataset;
 use crate::train::frechet::{frechet_distance, moments};
-use crate::weights::Model;
+use crate::model::Model;
 
 /// One line of the results table.
 #[derive(Debug, Clone, Serialize, Deserialize)]

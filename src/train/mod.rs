@@ -5,7 +5,8 @@
 //! - [`losses`] and [`objectives`]: denoising score matching, the consistency losses of CD and CT;
 //! - [`device`]: where the networks run (`--device cpu|gpu`);
 //! - [`trainer`]: the one training loop, with resumable atomic [`checkpoint`]s and the [`ema`];
-//! - [`classifier`], [`frechet`] and [`eval`]: the quality measurements;
+//! - [`classifier`], [`frechet`] and [`eval`]: the quality measurements, and [`report`]: `cm eval`
+//!   end to end (tuned levels, the table, the grids, the README);
 //! - [`images`]: PNG in and out.
 
 pub mod checkpoint;
@@ -18,6 +19,8 @@ pub mod frechet;
 pub mod images;
 pub mod losses;
 pub mod objectives;
+pub mod report;
+pub mod run_options;
 pub mod trainer;
 
 use std::path::{Path, PathBuf};
@@ -25,31 +28,20 @@ use std::path::{Path, PathBuf};
 use burn::tensor::Device;
 
 use crate::train::classifier::{Classifier, ClassifierConfig};
-use crate::weights::{Manifest, ModelKind, WeightsError, load_into, module_bytes, read_manifest_and_weights, sha256_hex, write_atomic};
+use crate::weights::{self, Manifest, ModelKind, WeightsError, load_into, module_bytes};
 
-/// Saves a trained classifier as `<dir>/<name>.bpk` + `.json`.
-pub fn save_classifier(dir: &Path, name: &str, config: &ClassifierConfig, model: &Classifier, mut manifest: Manifest) -> Result<PathBuf, WeightsError> {
-    let bytes = module_bytes(model.clone());
-    manifest.kind = ModelKind::Classifier;
-    manifest.network = serde_json::to_value(config).expect("config serialises");
-    manifest.file = format!("{name}.bpk");
-    manifest.sha256 = sha256_hex(&bytes);
-    write_atomic(&dir.join(&manifest.file), &bytes)?;
-    let path = dir.join(format!("{name}.json"));
-    write_atomic(&path, manifest.to_json().as_bytes())?;
-    Ok(path)
+/// Saves a trained classifier as `<dir>/<name>.bpk` + `.json`, as every model is saved.
+pub fn save_classifier(dir: &Path, name: &str, model: &Classifier, manifest: &mut Manifest) -> Result<PathBuf, WeightsError> {
+    weights::save(dir, name, manifest, &module_bytes(model.clone()))
 }
 
-/// Loads a classifier saved by [`save_classifier`].
+/// Loads a classifier saved by [`save_classifier`], checked as every model is.
 pub fn load_classifier(manifest_path: &Path, device: &Device) -> Result<(Manifest, Classifier), WeightsError> {
-    let (text, bytes) = read_manifest_and_weights(manifest_path)?;
-    let manifest = Manifest::from_json(&text)?;
+    let (manifest, bytes) = weights::read_verified(manifest_path)?;
     if manifest.kind != ModelKind::Classifier {
         return Err(WeightsError::Config(format!("{} is not a classifier", manifest_path.display())));
     }
-    manifest.verify(&bytes)?;
-    let config: ClassifierConfig = serde_json::from_value(manifest.network.clone()).map_err(|e| WeightsError::Config(e.to_string()))?;
-    config.validate().map_err(WeightsError::Config)?;
+    let config: ClassifierConfig = manifest.network_config(ClassifierConfig::validate)?;
     let model = load_into(config.init(device), bytes)?;
     Ok((manifest, model))
 }

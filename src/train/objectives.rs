@@ -11,7 +11,7 @@ use crate::denoiser::Denoiser;
 use crate::noise_levels::SigmaConfig;
 use crate::train::losses::{Metric, denoising_loss, distance, weighted_mean};
 use crate::unet::UNet;
-use crate::weights::Model;
+use crate::model::Model;
 
 /// How the pair `(sigma_n, sigma_{n+1})` of each example is drawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum, Serialize, Deserialize)]

@@ -15,7 +15,8 @@ use burn::tensor::{Bytes, Device, Tensor, TensorData};
 use serde::{Deserialize, Serialize};
 
 use crate::noise_levels::SigmaConfig;
-use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, consistency_levels, edm_levels, sample};
+use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, sample};
+use crate::noise_levels::{consistency_levels, edm_levels};
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::initial_weights;
 use crate::train::checkpoint;
@@ -24,7 +25,8 @@ use crate::train::ema::ema_update;
 use crate::train::images::write_grid;
 use crate::train::objectives::{Batch, Networks, Objective, loss};
 use crate::unet::{IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
-use crate::weights::{Manifest, Model, ModelKind, load_into, module_bytes};
+use crate::weights::{Manifest, ModelKind, load_into, module_bytes};
+use crate::model::Model;
 use crate::{ConsistencyFunction, Denoise, Denoiser};
 
 /// Everything that defines a run; saved in its checkpoint so `--resume` needs nothing else.
@@ -50,6 +52,24 @@ pub struct RunSettings {
     /// The weights the run started from, when not a random initialisation (`--init`).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub init: Option<InitWeights>,
+}
+
+/// `--init`: the weights a new run starts from (a model with the same network as `network`,
+/// dropout aside, which holds no parameters), with where they came from.
+pub fn init_from(path: &Path, network: &UNetConfig) -> Result<(InitWeights, UNet), TrainError> {
+    let model = Model::load(path, &Device::flex()).map_err(|e| TrainError::Settings(format!("--init {}: {e}", path.display())))?;
+    let shape = |mut v: serde_json::Value| {
+        if let Some(o) = v.as_object_mut() {
+            o.remove("dropout");
+        }
+        v
+    };
+    let theirs = shape(model.manifest.network.clone());
+    let ours = shape(serde_json::to_value(network).expect("configs serialise"));
+    if theirs != ours {
+        return Err(TrainError::Settings(format!("--init {}: its network {theirs} differs from this run's {ours}", path.display())));
+    }
+    Ok((InitWeights { manifest: path.display().to_string(), sha256: model.manifest.sha256.clone() }, model.net))
 }
 
 /// A run's starting weights: the manifest they came from and its weights' hash.
@@ -235,39 +255,8 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     let plain = inv.device.clone();
     let ad = plain.clone().autodiff();
     let run = &inv.run_dir;
-    std::fs::create_dir_all(run).map_err(io(run.display()))?;
-
-    let (mut state, mut t) = match (inv.resume, checkpoint::latest(run)) {
-        (true, Some(dir)) => {
-            let (mut state, t) = load_checkpoint(&dir, &ad)?;
-            if state.settings.data_sha256 != data.sha256 {
-                return Err(TrainError::Settings(format!(
-                    "the data ({}) differs from the run's (sha256 {}); resume with the same --data",
-                    data.source, state.settings.data_sha256
-                )));
-            }
-            state.settings.steps = settings.steps.max(state.step);
-            state.commands.push(inv.command.clone());
-            (state, t)
-        }
-        (true, None) => return Err(TrainError::Settings(format!("--resume: no checkpoint in {}", run.display()))),
-        (false, Some(_)) => {
-            return Err(TrainError::Settings(format!(
-                "{} already holds a run: pass --resume to continue it, or choose another --run",
-                run.display()
-            )));
-        }
-        (false, None) => {
-            let state = RunState { settings: settings.clone(), step: 0, commands: vec![inv.command.clone()], elapsed_secs: 0.0, last_loss: None };
-            (state, new_training(&settings, &ad, inv.init.as_ref())?)
-        }
-    };
+    let (mut state, mut t) = open_run(settings, data, teacher, inv, &ad)?;
     let settings = state.settings.clone();
-    if let (Objective::Distill { teacher_sha256, teacher: path, .. }, Some(teacher)) = (&settings.objective, teacher) {
-        if &teacher.manifest.sha256 != teacher_sha256 {
-            return Err(TrainError::Settings(format!("this run distils the teacher {path} with sha256 {teacher_sha256}; the given teacher differs")));
-        }
-    }
     let log_path = run.join("log.jsonl");
     cut_log(&log_path, state.step)?;
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io("log.jsonl"))?;
@@ -329,6 +318,44 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     }
     bar.finish();
     Ok(state)
+}
+
+/// Starts the run in `inv.run_dir` (refusing a folder that already holds one) or, with
+/// `--resume`, loads its latest checkpoint, checking that the data and the teacher are the run's.
+fn open_run(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv: &Invocation, ad: &Device) -> Result<(RunState, Training), TrainError> {
+    let run = &inv.run_dir;
+    std::fs::create_dir_all(run).map_err(io(run.display()))?;
+    let (state, t) = match (inv.resume, checkpoint::latest(run)) {
+        (true, Some(dir)) => {
+            let (mut state, t) = load_checkpoint(&dir, ad)?;
+            if state.settings.data_sha256 != data.sha256 {
+                return Err(TrainError::Settings(format!(
+                    "the data ({}) differs from the run's (sha256 {}); resume with the same --data",
+                    data.source, state.settings.data_sha256
+                )));
+            }
+            state.settings.steps = settings.steps.max(state.step);
+            state.commands.push(inv.command.clone());
+            (state, t)
+        }
+        (true, None) => return Err(TrainError::Settings(format!("--resume: no checkpoint in {}", run.display()))),
+        (false, Some(_)) => {
+            return Err(TrainError::Settings(format!(
+                "{} already holds a run: pass --resume to continue it, or choose another --run",
+                run.display()
+            )));
+        }
+        (false, None) => {
+            let state = RunState { settings: settings.clone(), step: 0, commands: vec![inv.command.clone()], elapsed_secs: 0.0, last_loss: None };
+            (state, new_training(&settings, ad, inv.init.as_ref())?)
+        }
+    };
+    if let (Objective::Distill { teacher_sha256, teacher: path, .. }, Some(teacher)) = (&state.settings.objective, teacher) {
+        if &teacher.manifest.sha256 != teacher_sha256 {
+            return Err(TrainError::Settings(format!("this run distils the teacher {path} with sha256 {teacher_sha256}; the given teacher differs")));
+        }
+    }
+    Ok((state, t))
 }
 
 /// Keeps the lines of `log.jsonl` up to `step` (the checkpoint a run continues from, 0 for a new
