@@ -160,11 +160,14 @@ fn now_ms() -> f64 {
 /// The most images one call makes: `count`, or the positions `t` of an interpolation.
 pub const MAX_IMAGES: usize = 256;
 
-/// The limits of one `generate`, `edit` or `levels` call, `{steps, images}`: the page's own
-/// limits (`www/state.js`) must stay within them, which the browser tests check for every mode.
+/// The limits of one `generate`, `edit` or `levels` call, `{steps, images, sigma}` (`sigma`: the
+/// range `[sigma_min, sigma_max]` of the noise levels of `SigmaConfig`'s default, which every
+/// shipped model uses): the page's own limits (`www/state.js`) must stay within them, which the
+/// browser tests check for every mode.
 #[wasm_bindgen]
 pub fn limits() -> Result<JsValue, JsValue> {
-    let limits = serde_json::json!({ "steps": MAX_STEPS, "images": MAX_IMAGES });
+    let sigma = SigmaConfig::default();
+    let limits = serde_json::json!({ "steps": MAX_STEPS, "images": MAX_IMAGES, "sigma": [sigma.sigma_min, sigma.sigma_max] });
     limits.serialize(&serde_wasm_bindgen::Serializer::json_compatible()).map_err(js_err)
 }
 

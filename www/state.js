@@ -11,8 +11,11 @@ export const MODELS = ['cd', 'ct'];
 export const BACKENDS = ['auto', 'webgpu', 'cpu'];
 // 'generate', or one of the zero-shot edits (the names of the wasm API's `edit` modes).
 export const MODES = ['generate', 'inpaint', 'stroke', 'denoise', 'interpolate'];
+// The noise levels of the shipped models, [sigma_min, sigma_max]: the library's `limits().sigma`
+// (tests/browser/limits.test.mjs checks that they agree).
+export const SIGMA_RANGE = Object.freeze([0.002, 80]);
 // Starting levels of the stroke-guided (strength) and denoising (noise) sliders.
-export const LEVEL_RANGE = Object.freeze({ strength: [0.1, 80], noise: [0.01, 80] });
+export const LEVEL_RANGE = Object.freeze({ strength: [0.1, SIGMA_RANGE[1]], noise: [0.01, SIGMA_RANGE[1]] });
 
 // The steps of the comparison's calls: the diffusion teacher, then the consistency model.
 export const COMPARE_STEPS = Object.freeze({ teacher: 18, consistency: Object.freeze([1, 2, 4]) });
@@ -130,13 +133,13 @@ export function parseState(search) {
     const raw = params.get('levels');
     const levels = raw === '' ? [] : raw.split(',').map(Number);
     const valid = levels.length < MAX_STEPS
-      && levels.every((v) => Number.isFinite(v) && v > 0.002 && v < 80)
+      && levels.every((v) => Number.isFinite(v) && v > SIGMA_RANGE[0] && v < SIGMA_RANGE[1])
       && levels.every((v, i) => i === 0 || v < levels[i - 1]);
     if (valid) {
       state.levels = levels;
       state.steps = levels.length + 1;
     } else {
-      notes.push(`levels=${quote(raw)} must be up to ${MAX_STEPS - 1} decreasing numbers between 0.002 and 80; using ${state.steps} steps.`);
+      notes.push(`levels=${quote(raw)} must be up to ${MAX_STEPS - 1} decreasing numbers between ${SIGMA_RANGE[0]} and ${SIGMA_RANGE[1]}; using ${state.steps} steps.`);
     }
   }
   return { state, notes };

@@ -6,7 +6,7 @@ import { test, before, after } from 'node:test';
 import assert from 'node:assert/strict';
 import fc from 'fast-check';
 import { FIXTURE, generations, launch, openPage, readFixture } from './chromium.mjs';
-import { COMPARE_STEPS, MAX_COUNT, MAX_STEPS, MODES, demand, formatState, parseState } from '../../www/state.js';
+import { COMPARE_STEPS, MAX_COUNT, MAX_STEPS, MODES, SIGMA_RANGE, demand, formatState, parseState } from '../../www/state.js';
 
 await readFixture();
 let env;
@@ -36,7 +36,8 @@ function assertWithin(d, what) {
 }
 
 test('the library states its limits, and the page\'s maximum runs of every mode fit in them', () => {
-  assert.deepEqual(Object.keys(lib).sort(), ['images', 'steps']);
+  assert.deepEqual(Object.keys(lib).sort(), ['images', 'sigma', 'steps']);
+  assert.deepEqual(lib.sigma, [...SIGMA_RANGE], 'the page checks links\' levels against the library\'s range');
   assert.ok(Number.isInteger(lib.steps) && Number.isInteger(lib.images));
   for (const [mode, link] of LINKS) {
     const { state, notes } = parseState(link);
