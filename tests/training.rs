@@ -291,7 +291,7 @@ fn a_run_committed_under_runs_resumes_bit_for_bit_from_a_fresh_clone() {
 /// checkpoint after every step.
 fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
     let settings = common::tiny_teacher_settings(data, steps);
-    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex() };
+    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex(), watch: None };
     (settings, inv)
 }
 
@@ -439,4 +439,44 @@ fn asking_a_cpu_only_build_for_the_gpu_says_how_to_get_one() {
         let err = cm_fails(&args);
         assert!(err.contains("--features gpu"), "{args:?}: {err}");
     }
+}
+
+#[test]
+fn a_run_measures_its_fd_every_n_steps_and_draws_its_curves() {
+    use consistency_models::train::watch::Watched;
+    let dir = temp("watch");
+    let run = dir.join("run");
+    let (r, d) = (run.to_str().unwrap(), mnist());
+    let classifier = Path::new(env!("CARGO_MANIFEST_DIR")).join("weights/classifier.json");
+    let args = |extra: &[&'static str]| -> Vec<String> {
+        let base = ["teacher", "--run", r, "--data", d.to_str().unwrap(), "--steps", "4", "--log-every", "1", "--eval-every", "2", "--eval-samples", "20"];
+        let mut v: Vec<String> = with_tiny(&base).iter().map(|s| s.to_string()).collect();
+        v.extend(["--classifier".to_string(), classifier.display().to_string()]);
+        v.extend(extra.iter().map(|s| s.to_string()));
+        v
+    };
+    let watched = || -> Vec<Watched> {
+        std::fs::read_to_string(run.join("fd.jsonl")).unwrap().lines().map(|l| serde_json::from_str(l).unwrap()).collect()
+    };
+    let run_cm = |a: Vec<String>| cm(&a.iter().map(String::as_str).collect::<Vec<_>>());
+    let said = run_cm(args(&["--max-steps-now", "3"]));
+    assert!(said.contains("step 2: FD"), "{said}");
+    assert_eq!(watched().iter().map(|w| w.step).collect::<Vec<_>>(), vec![2]);
+    run_cm(args(&["--resume"]));
+    let lines = watched();
+    assert_eq!(lines.iter().map(|w| w.step).collect::<Vec<_>>(), vec![2, 4], "one line per measured step, none twice");
+    for w in &lines {
+        for g in [w.labels, w.any] {
+            assert!(g.fd > 0.0 && g.sfd > 0.0 && (0.0..=1.0).contains(&g.precision) && (0.0..=1.0).contains(&g.recall), "{w:?}");
+        }
+        assert_eq!(w.nfe, 35, "the teacher is measured as its grids are drawn: Heun, 35 NFE");
+    }
+    let svg = std::fs::read_to_string(run.join("curves.svg")).unwrap();
+    assert!(svg.contains("training loss") && svg.contains("FD of the EMA") && svg.contains("any digit"));
+    // Without the classifier the run still trains, and says why it is not measured.
+    let other = dir.join("unwatched");
+    let said = cm(&with_tiny(&["teacher", "--run", other.to_str().unwrap(), "--data", d.to_str().unwrap(), "--steps", "2", "--eval-every", "1", "--classifier", "/nonexistent/classifier.json"]));
+    assert!(said.contains("will not measure") && said.contains("/nonexistent/classifier.json"), "{said}");
+    assert!(!other.join("fd.jsonl").exists());
+    std::fs::remove_dir_all(dir).ok();
 }

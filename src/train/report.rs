@@ -1,7 +1,8 @@
 //! `cm eval`: the evaluation run end to end. For each model it generates samples at every
 //! setting (the teacher's samplers and budgets, each consistency model's step counts), measures
 //! them ([`eval`]), optionally tunes the intermediate levels first, keeps the rows in the model's
-//! manifest, and writes the table and the sample grids the README shows.
+//! manifest, and writes the table, the chart of quality against network evaluations
+//! (`quality.svg` beside the table's JSON) and the sample grids the README shows.
 
 use std::path::{Path, PathBuf};
 
@@ -14,7 +15,7 @@ use crate::train::classifier::Classifier;
 use crate::train::data;
 use crate::train::eval::{self, Reference, Row};
 use crate::train::images::write_grid;
-use crate::train::load_classifier;
+use crate::train::{load_classifier, plots};
 use crate::weights::{Manifest, write_atomic};
 
 /// What `cm eval` measures, and where it writes the results.
@@ -52,7 +53,7 @@ pub struct EvalOptions {
     pub tune: bool,
     #[arg(long, default_value_t = 300)]
     pub tune_samples: usize,
-    /// Where the table goes as JSON.
+    /// Where the table goes as JSON (the chart goes beside it, as quality.svg).
     #[arg(long, default_value = "weights/metrics.json")]
     pub out: PathBuf,
     /// README whose results table (between its markers) is replaced.
@@ -148,6 +149,9 @@ pub fn evaluate_models(args: &EvalOptions, device: &Device) -> Result<String, St
     rows.sort_by_key(|r| r.conditional);
     let json = serde_json::to_string_pretty(&rows).expect("rows serialise");
     write_atomic(&args.out, json.as_bytes()).map_err(|e| e.to_string())?;
+    let chart = args.out.with_file_name("quality.svg");
+    plots::quality_against_nfe(&rows, &chart)?;
+    eprintln!("drew {}", chart.display());
     let table = eval::markdown_table(&rows);
     let gallery: String = grids.iter().map(|(caption, file)| format!("| {caption} | ![{caption}](weights/{file}) |\n")).collect();
     let gallery = format!("| model | samples (seed 0; rows: digits 0-9) |\n|---|---|\n{gallery}");

@@ -12,6 +12,7 @@ use crate::train::data::{self, Dataset};
 use crate::train::losses::Metric;
 use crate::train::objectives::{Curriculum, LevelSampling, Objective, Weighting};
 use crate::train::trainer::{self, InitWeights, Invocation, RunSettings};
+use crate::train::watch::Watch;
 use crate::unet::UNetConfig;
 use crate::weights::{ModelKind, Storage};
 
@@ -76,6 +77,18 @@ pub struct RunOptions {
     /// Write a sample grid every N steps (0: only at the end).
     #[arg(long, default_value_t = 500)]
     pub sample_every: u64,
+    /// Measure the EMA weights every N steps (0: never): FD, sFD, precision and recall of
+    /// --eval-samples samples (with the labels 0-9 in turn, and for any digit) against the real
+    /// digits, with the classifier of --classifier; appended to fd.jsonl and drawn with the loss
+    /// into curves.svg in the run folder. May change when a run is resumed.
+    #[arg(long, default_value_t = 2000)]
+    pub eval_every: u64,
+    /// Samples per measurement and label choice.
+    #[arg(long, default_value_t = 300)]
+    pub eval_samples: usize,
+    /// The classifier of the measurements (`cm classifier`); without it a run is not measured.
+    #[arg(long, default_value = "weights/classifier.json")]
+    pub classifier: PathBuf,
     /// Log the mean loss every N steps.
     #[arg(long, default_value_t = 10)]
     pub log_every: u64,
@@ -174,6 +187,16 @@ pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, dev
         (None, _) => None,
     };
     let settings = args.settings(objective, &data, init.as_ref().map(|(info, _)| info.clone()));
+    let watch = match args.eval_every {
+        0 => None,
+        every => match Watch::new(every, args.eval_samples, &args.classifier, &data, device) {
+            Ok(watch) => Some(watch),
+            Err(e) => {
+                eprintln!("the run will not measure its FD (--eval-every): {e}");
+                None
+            }
+        },
+    };
     let invocation = Invocation {
         run_dir: args.run.clone(),
         command: command.to_string(),
@@ -182,6 +205,7 @@ pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, dev
         show_progress: !args.quiet,
         init: init.map(|(_, net)| net),
         device: device.clone(),
+        watch,
     };
     eprintln!("training on {} digits from {} (sha256 {:.12})", data.len(), data.source, data.sha256);
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;

@@ -24,6 +24,7 @@ use crate::train::data::Dataset;
 use crate::train::ema::ema_update;
 use crate::train::images::write_grid;
 use crate::train::objectives::{Batch, Networks, Objective, loss};
+use crate::train::watch::{self, Watch};
 use crate::unet::{IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
 use crate::weights::{Manifest, ModelKind, load_into, module_bytes};
 use crate::model::Model;
@@ -238,6 +239,8 @@ pub struct Invocation {
     /// Where the networks run (`--device`): the CPU's flex backend or a GPU. A run's checkpoints
     /// are the same whichever device wrote them.
     pub device: Device,
+    /// The run's periodic measurement of its EMA weights (`--eval-every`), if any.
+    pub watch: Option<Watch>,
 }
 
 /// Loss of each logged interval, as written to `log.jsonl`.
@@ -259,6 +262,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     let settings = state.settings.clone();
     let log_path = run.join("log.jsonl");
     cut_log(&log_path, state.step)?;
+    cut_log(&run.join(watch::FD_LOG), state.step)?;
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io("log.jsonl"))?;
 
     let end = inv.max_steps_now.map_or(settings.steps, |n| (state.step + n).min(settings.steps));
@@ -306,6 +310,11 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
             state.last_loss = Some(line.loss);
             (interval_loss, interval_steps, interval_start) = (0.0, 0, Instant::now());
         }
+        if let Some(w) = inv.watch.as_ref().filter(|w| w.due(state.step)) {
+            let line = w.measure(run, &settings, &t.ema, state.step, &plain)?;
+            bar.suspend(|| eprintln!("step {}: FD {:.2} with labels 0-9, {:.2} for any digit ({} samples each)", state.step, line.labels.fd, line.any.fd, w.samples));
+            draw_curves_or_say(run, &bar);
+        }
         if settings.sample_every > 0 && (state.step % settings.sample_every == 0 || done) {
             sample_grid(&settings, &t.ema, &run.join("samples").join(format!("step{:07}.png", state.step)), &plain)?;
         }
@@ -317,7 +326,15 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
         }
     }
     bar.finish();
+    draw_curves_or_say(run, &bar);
     Ok(state)
+}
+
+/// Redraws the run's `curves.svg`; a chart that cannot be drawn is said, not fatal.
+fn draw_curves_or_say(run: &Path, bar: &indicatif::ProgressBar) {
+    if let Err(e) = watch::draw_curves(run) {
+        bar.suspend(|| eprintln!("could not draw {}: {e}", run.join(watch::CURVES).display()));
+    }
 }
 
 /// Starts the run in `inv.run_dir` (refusing a folder that already holds one) or, with
@@ -358,7 +375,7 @@ fn open_run(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv:
     Ok((state, t))
 }
 
-/// Keeps the lines of `log.jsonl` up to `step` (the checkpoint a run continues from, 0 for a new
+/// Keeps the lines of `log.jsonl` (or `fd.jsonl`) up to `step` (the checkpoint a run continues from, 0 for a new
 /// run): a run killed after its last checkpoint logged steps it will now take again, and a line
 /// cut short by the kill is dropped.
 fn cut_log(path: &Path, step: u64) -> Result<(), TrainError> {
@@ -367,9 +384,13 @@ fn cut_log(path: &Path, step: u64) -> Result<(), TrainError> {
         Err(e) if e.kind() == std::io::ErrorKind::NotFound => return Ok(()),
         Err(e) => return Err(io(path.display())(e)),
     };
+    #[derive(Deserialize)]
+    struct Line {
+        step: u64,
+    }
     let kept: String = text
         .lines()
-        .map_while(|line| serde_json::from_str::<LogLine>(line).ok().filter(|l| l.step <= step).map(|_| format!("{line}\n")))
+        .map_while(|line| serde_json::from_str::<Line>(line).ok().filter(|l| l.step <= step).map(|_| format!("{line}\n")))
         .collect();
     if kept.len() != text.len() {
         crate::weights::write_atomic(path, kept.as_bytes()).map_err(|e| TrainError::Io(e.to_string()))?;

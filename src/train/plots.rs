@@ -1,0 +1,156 @@
+//! Pictures of the numbers (plotters, SVG): quality against network evaluations for every model
+//! of the table, and a training run's loss and periodic FD against its steps.
+
+use std::path::Path;
+
+use plotters::prelude::*;
+
+use crate::train::eval::Row;
+
+/// One line of a chart: a name, a colour, and its points.
+struct Line {
+    name: String,
+    colour: RGBColor,
+    points: Vec<(f64, f64)>,
+}
+
+const COLOURS: [RGBColor; 5] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189)];
+
+fn plot_error(e: impl std::fmt::Display) -> String {
+    format!("drawing a chart: {e}")
+}
+
+/// The range `lo..hi` of `values`, widened by a margin (multiplicative: the axes are logarithmic).
+fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
+    let (lo, hi) = values.filter(|v| *v > 0.0 && v.is_finite()).fold((f64::INFINITY, 0.0f64), |(lo, hi), v| (lo.min(v), hi.max(v)));
+    if lo > hi { 1.0..10.0 } else { lo / 1.3..hi * 1.3 }
+}
+
+/// Draws `panels` side by side, each a titled log-log chart of its lines, into an SVG file.
+fn draw(path: &Path, x_label: &str, y_label: &str, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
+    let root = SVGBackend::new(path, (480 * panels.len() as u32, 380)).into_drawing_area();
+    root.fill(&WHITE).map_err(plot_error)?;
+    for (area, (title, lines)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+        let xs = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
+        let ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+        let mut chart = ChartBuilder::on(area)
+            .caption(title, ("sans-serif", 18))
+            .margin(12)
+            .x_label_area_size(40)
+            .y_label_area_size(55)
+            .build_cartesian_2d(xs.log_scale(), ys.log_scale())
+            .map_err(plot_error)?;
+        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(plot_error)?;
+        for line in lines.iter().filter(|l| !l.points.is_empty()) {
+            let colour = line.colour;
+            chart
+                .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))
+                .map_err(plot_error)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(plot_error)?;
+        }
+        chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.85)).draw().map_err(plot_error)?;
+    }
+    root.present().map_err(plot_error)
+}
+
+/// FD against network evaluations for each model and sampler of the table (teacher Heun and
+/// Euler, CD, CT), "any digit" and "labels 0-9" side by side; the real digits' FD as a floor.
+pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
+    let mut panels = Vec::new();
+    for (conditional, title) in [(false, "any digit"), (true, "labels 0-9")] {
+        let mut lines: Vec<Line> = Vec::new();
+        for r in rows.iter().filter(|r| r.conditional == conditional && r.nfe > 0) {
+            let name = format!("{} {}", r.model, r.sampler);
+            let line = match lines.iter_mut().position(|l| l.name == name) {
+                Some(i) => &mut lines[i],
+                None => {
+                    let colour = COLOURS[lines.len() % COLOURS.len()];
+                    lines.push(Line { name, colour, points: Vec::new() });
+                    lines.last_mut().expect("just pushed")
+                }
+            };
+            line.points.push((r.nfe as f64, r.fd));
+        }
+        for line in &mut lines {
+            line.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+        }
+        if let Some(real) = rows.iter().find(|r| r.nfe == 0) {
+            let span = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
+            lines.push(Line { name: "real digits".into(), colour: RGBColor(120, 120, 120), points: vec![(span.start * 1.3, real.fd), (span.end / 1.3, real.fd)] });
+        }
+        if lines.iter().any(|l| l.name != "real digits") {
+            panels.push((title.to_string(), lines));
+        }
+    }
+    if panels.is_empty() {
+        return Err("no rows with network evaluations to draw".into());
+    }
+    draw(path, "network evaluations (NFE)", "FD (lower is better)", &panels)
+}
+
+/// A training run's curves: the logged loss against the step and, when the run measures it, the
+/// FD of its EMA weights' samples against the step (one line per label choice).
+pub fn run_curves(losses: &[(u64, f64)], fds: &[(&str, Vec<(u64, f64)>)], path: &Path) -> Result<(), String> {
+    let series = |name: &str, colour, points: &[(u64, f64)]| Line { name: name.into(), colour, points: points.iter().map(|&(s, v)| (s as f64, v)).collect() };
+    let mut panels = vec![("training loss".to_string(), vec![series("loss", COLOURS[0], losses)])];
+    if fds.iter().any(|(_, points)| !points.is_empty()) {
+        let lines = fds.iter().enumerate().map(|(i, (name, points))| series(name, COLOURS[1 + i % (COLOURS.len() - 1)], points)).collect();
+        panels.push(("FD of the EMA weights' samples".to_string(), lines));
+    }
+    draw(path, "step", "", &panels)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(model: &str, sampler: &str, nfe: usize, fd: f64, conditional: bool) -> Row {
+        Row {
+            model: model.into(),
+            sampler: sampler.into(),
+            nfe,
+            levels: Vec::new(),
+            fd,
+            sfd: 0.0,
+            precision: 0.0,
+            recall: 0.0,
+            mid_grey: 0.0,
+            stroke_width: 0.0,
+            confidence: 0.0,
+            class_share: vec![0.1; 10],
+            near_copies: 0.0,
+            ms_per_sample: 0.0,
+            samples: 10,
+            batch: 10,
+            conditional,
+        }
+    }
+
+    #[test]
+    fn the_charts_name_every_model_and_sampler() {
+        let dir = std::env::temp_dir().join(format!("cm-plots-{}", std::process::id()));
+        std::fs::create_dir_all(&dir).unwrap();
+        let rows = vec![
+            row("real digits", "held out", 0, 18.0, false),
+            row("teacher", "heun", 35, 36.0, false),
+            row("teacher", "euler", 1, 300.0, false),
+            row("teacher", "euler", 8, 80.0, false),
+            row("cd", "consistency", 1, 60.0, false),
+            row("cd", "consistency", 2, 50.0, true),
+        ];
+        let path = dir.join("quality.svg");
+        quality_against_nfe(&rows, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for name in ["any digit", "labels 0-9", "teacher heun", "teacher euler", "cd consistency", "real digits", "network evaluations"] {
+            assert!(svg.contains(name), "{name}");
+        }
+        let path = dir.join("run.svg");
+        run_curves(&[(10, 0.5), (20, 0.3)], &[("labels 0-9", vec![(20, 90.0)]), ("any digit", vec![(20, 200.0)])], &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        assert!(svg.contains("training loss") && svg.contains("FD of the EMA"));
+        assert!(quality_against_nfe(&rows[..1], &dir.join("none.svg")).is_err(), "nothing to draw");
+        std::fs::remove_dir_all(dir).ok();
+    }
+}

@@ -1,0 +1,113 @@
+//! A run's periodic measurement of its own quality: every N steps, samples of the EMA weights are
+//! measured like `cm eval` measures a model (FD, sFD, precision, recall, pixel statistics; with
+//! the labels 0-9 in turn and for any digit), appended to `fd.jsonl`, and drawn with the loss
+//! into `curves.svg` in the run folder. What a run is measured with is not part of the run:
+//! a resumed run may be watched more or less often, or not at all.
+
+use std::io::Write;
+use std::path::{Path, PathBuf};
+
+use burn::tensor::Device;
+use serde::{Deserialize, Serialize};
+
+use crate::model::Model;
+use crate::noise_levels::{consistency_levels, edm_levels};
+use crate::sampling::Method;
+use crate::train::classifier::Classifier;
+use crate::train::data::Dataset;
+use crate::train::eval::{self, Reference, Row};
+use crate::train::objectives::Objective;
+use crate::train::plots;
+use crate::train::trainer::{LogLine, RunSettings, TrainError, model_kind};
+use crate::unet::UNet;
+use crate::weights::Manifest;
+
+/// How often to measure, on how many samples, with which classifier.
+pub struct Watch {
+    /// Measure after every `every`-th step (0: never).
+    pub every: u64,
+    /// Samples per measurement and label choice.
+    pub samples: usize,
+    pub classifier: Classifier,
+    pub reference: Reference,
+}
+
+/// The gauges of one label choice.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize, Deserialize)]
+pub struct Gauges {
+    pub fd: f64,
+    pub sfd: f64,
+    pub precision: f64,
+    pub recall: f64,
+    pub mid_grey: f64,
+    pub stroke_width: f64,
+}
+
+impl From<&Row> for Gauges {
+    fn from(r: &Row) -> Self {
+        Self { fd: r.fd, sfd: r.sfd, precision: r.precision, recall: r.recall, mid_grey: r.mid_grey, stroke_width: r.stroke_width }
+    }
+}
+
+/// One line of `fd.jsonl`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Watched {
+    pub step: u64,
+    /// With the labels 0-9 in turn.
+    pub labels: Gauges,
+    /// For any digit.
+    pub any: Gauges,
+    /// Network evaluations per sample.
+    pub nfe: usize,
+}
+
+impl Watch {
+    /// A watch with the classifier of `classifier_path`, its reference statistics taken from `data`.
+    pub fn new(every: u64, samples: usize, classifier_path: &Path, data: &Dataset, device: &Device) -> Result<Self, String> {
+        let (_, classifier) = crate::train::load_classifier(classifier_path, device).map_err(|e| format!("{}: {e}", classifier_path.display()))?;
+        let reference = Reference::new(&classifier, data, device);
+        Ok(Self { every, samples: samples.max(10), classifier, reference })
+    }
+
+    /// Whether step `step` is measured.
+    pub fn due(&self, step: u64) -> bool {
+        self.every > 0 && step % self.every == 0
+    }
+
+    /// Measures the EMA weights `ema` of a run with `settings` after step `step`, and appends
+    /// the line to `<run>/fd.jsonl`.
+    pub fn measure(&self, run: &Path, settings: &RunSettings, ema: &UNet, step: u64, device: &Device) -> Result<Watched, TrainError> {
+        let model = Model { manifest: Manifest::new(model_kind(&settings.objective), &settings.network, settings.sigma), net: ema.clone() };
+        // The sampler the run's grids use: the teacher at 35 NFE, a consistency model in one step.
+        let (method, levels) = match settings.objective {
+            Objective::Teacher { .. } => (Method::Heun, edm_levels(&settings.sigma, 18)),
+            _ => (Method::Consistency, consistency_levels(&settings.sigma, &[])),
+        };
+        let row = |conditional| {
+            eval::evaluate("run", &model, method, &levels, &self.classifier, &self.reference, self.samples, 100, 1, conditional, device)
+        };
+        let (labels, any) = (row(true), row(false));
+        let line = Watched { step, labels: (&labels).into(), any: (&any).into(), nfe: labels.nfe };
+        let path = run.join(FD_LOG);
+        let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+        writeln!(file, "{}", serde_json::to_string(&line).expect("line serialises")).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
+        Ok(line)
+    }
+}
+
+/// The measurements of a run, one JSON line each.
+pub const FD_LOG: &str = "fd.jsonl";
+
+/// The run's chart.
+pub const CURVES: &str = "curves.svg";
+
+/// Draws `<run>/curves.svg` from `log.jsonl` and `fd.jsonl`.
+pub fn draw_curves(run: &Path) -> Result<PathBuf, String> {
+    let lines = |name: &str| std::fs::read_to_string(run.join(name)).unwrap_or_default();
+    let losses: Vec<(u64, f64)> = lines("log.jsonl").lines().filter_map(|l| serde_json::from_str::<LogLine>(l).ok()).map(|l| (l.step, l.loss)).collect();
+    let watched: Vec<Watched> = lines(FD_LOG).lines().filter_map(|l| serde_json::from_str(l).ok()).collect();
+    let fds = [("labels 0-9", watched.iter().map(|w| (w.step, w.labels.fd)).collect()), ("any digit", watched.iter().map(|w| (w.step, w.any.fd)).collect())];
+    let path = run.join(CURVES);
+    plots::run_curves(&losses, &fds, &path)?;
+    Ok(path)
+}
