@@ -26,33 +26,74 @@ fn log_range(values: impl Iterator<Item = f64>) -> std::ops::Range<f64> {
     if lo > hi { 1.0..10.0 } else { lo / 1.3..hi * 1.3 }
 }
 
-/// Draws `panels` side by side, each a titled log-log chart of its lines, into an SVG file.
-fn draw(path: &Path, x_label: &str, y_label: &str, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
+/// A tick label: as many decimals as a value of that size needs.
+fn tick(v: &f64) -> String {
+    match v.abs() {
+        0.0 => "0".into(),
+        a if a >= 10.0 => format!("{v:.0}"),
+        a if a >= 1.0 => format!("{v:.1}"),
+        _ => format!("{v:.2}"),
+    }
+}
+
+/// Draws `panels` side by side, each a titled chart of its lines, into an SVG file. The x axis is
+/// logarithmic when `log_x`; a y axis spanning more than a factor of 20 is logarithmic too.
+fn draw(path: &Path, x_label: &str, y_label: &str, log_x: bool, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
     let root = SVGBackend::new(path, (480 * panels.len() as u32, 380)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     for (area, (title, lines)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
         let xs = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
         let ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
-        let mut chart = ChartBuilder::on(area)
-            .caption(title, ("sans-serif", 18))
-            .margin(12)
-            .x_label_area_size(40)
-            .y_label_area_size(55)
-            .build_cartesian_2d(xs.log_scale(), ys.log_scale())
-            .map_err(plot_error)?;
-        chart.configure_mesh().x_desc(x_label).y_desc(y_label).draw().map_err(plot_error)?;
-        for line in lines.iter().filter(|l| !l.points.is_empty()) {
-            let colour = line.colour;
-            chart
-                .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))
-                .map_err(plot_error)?
-                .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
-            chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(plot_error)?;
-        }
-        chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.85)).draw().map_err(plot_error)?;
+        let linear = |r: std::ops::Range<f64>| 0.0..r.end / 1.3 * 1.03; // from 0, just past the last point
+        let log_y = ys.end / ys.start > 20.0 * 1.69; // the margins add a factor of 1.3 at each end
+        let labels = (title.as_str(), lines.as_slice(), x_label, y_label);
+        match (log_x, log_y) {
+            (true, true) => panel(area, labels, xs.log_scale(), ys.log_scale()),
+            (true, false) => panel(area, labels, xs.log_scale(), ys),
+            (false, true) => panel(area, labels, linear(xs), ys.log_scale()),
+            (false, false) => panel(area, labels, linear(xs), ys),
+        }?;
     }
     root.present().map_err(plot_error)
+}
+
+/// One chart of `lines` in `area` (with its title and axis labels) over `x` and `y`.
+fn panel<X, Y>(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, (title, lines, x_label, y_label): (&str, &[Line], &str, &str), x: X, y: Y) -> Result<(), String>
+where
+    X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+    X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+    Y: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
+    Y::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
+{
+    let mut chart = ChartBuilder::on(area)
+        .caption(title, ("sans-serif", 18))
+        .margin(12)
+        .x_label_area_size(40)
+        .y_label_area_size(55)
+        .build_cartesian_2d(x, y)
+        .map_err(plot_error)?;
+    chart
+        .configure_mesh()
+        .light_line_style(WHITE)
+        .x_labels(8)
+        .y_labels(8)
+        .x_label_formatter(&tick)
+        .y_label_formatter(&tick)
+        .x_desc(x_label)
+        .y_desc(y_label)
+        .draw()
+        .map_err(plot_error)?;
+    for line in lines.iter().filter(|l| !l.points.is_empty()) {
+        let colour = line.colour;
+        chart
+            .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))
+            .map_err(plot_error)?
+            .label(line.name.clone())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
+        chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(plot_error)?;
+    }
+    chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.85)).draw().map_err(plot_error)?;
+    Ok(())
 }
 
 /// FD against network evaluations for each model and sampler of the table (teacher Heun and
@@ -87,7 +128,7 @@ pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
     if panels.is_empty() {
         return Err("no rows with network evaluations to draw".into());
     }
-    draw(path, "network evaluations (NFE)", "FD (lower is better)", &panels)
+    draw(path, "network evaluations (NFE)", "FD (lower is better)", true, &panels)
 }
 
 /// A training run's curves: the logged loss against the step and, when the run measures it, the
@@ -99,7 +140,7 @@ pub fn run_curves(losses: &[(u64, f64)], fds: &[(&str, Vec<(u64, f64)>)], path: 
         let lines = fds.iter().enumerate().map(|(i, (name, points))| series(name, COLOURS[1 + i % (COLOURS.len() - 1)], points)).collect();
         panels.push(("FD of the EMA weights' samples".to_string(), lines));
     }
-    draw(path, "step", "", &panels)
+    draw(path, "step", "", false, &panels)
 }
 
 #[cfg(test)]
