@@ -125,7 +125,7 @@ async fn the_js_edit_api_keeps_known_pixels_and_ends_interpolation_at_the_seeds(
 #[wasm_bindgen_test]
 async fn every_call_is_bounded_by_the_exported_limits() {
     let limits: serde_json::Value = serde_wasm_bindgen::from_value(consistency_models::web::limits().unwrap()).unwrap();
-    assert_eq!(limits, serde_json::json!({"steps": 64, "images": 256}));
+    assert_eq!(limits, serde_json::json!({"steps": 64, "images": 256, "sigma": [0.002, 80]}));
     let generator = Generator::random(2.0, JsValue::UNDEFINED, Some("cpu".into())).await.unwrap();
     assert_eq!(generator.levels(64, JsValue::UNDEFINED).unwrap().len(), 64);
     for steps in [0, 65, 1 << 30] {
