@@ -21,6 +21,9 @@ fn main() -> Result<(), Box<dyn Error>> {
     let config = UNetConfig::new().with_base_channels(8).with_channel_mult(vec![1, 2]).with_norm_groups(4);
     let init = |seed| consistency_models::initial_weights::seeded(seed, &device, |device| config.init(device));
     let sigma = SigmaConfig::default();
+    // The page's comparison shows the chart `cm eval` drew for the shipped models, served from
+    // weights/ beside them: the shipped one, as it is.
+    std::fs::copy(PathBuf::from(env!("CARGO_MANIFEST_DIR")).join("weights/quality.svg"), dir.join("quality.svg"))?;
 
     let mut model = Model { manifest: Manifest::new(ModelKind::Cd, &config, sigma), net: init(2024) };
     model.manifest.levels.labelled.insert("3".into(), vec![5.0, 0.5]);

@@ -279,10 +279,19 @@ async function compare() {
       add(`consistency, ${steps} step${steps > 1 ? 's' : ''}`, r.pixels, r.detail);
     }
     setStatus('done');
+    showQuality();
   } catch (e) {
     setStatus(`comparison failed: ${e.message ?? e}`, true);
     notice(`Comparison failed: ${e.message ?? e}`, true);
   }
+}
+
+/** Shows the chart `cm eval` drew beside the weights (fetched only now, not with the page). */
+function showQuality() {
+  const figure = $('quality');
+  const img = figure.querySelector('img');
+  img.onload = () => { figure.hidden = false; };
+  img.src ||= '../weights/quality.svg';
 }
 
 function downloadPng() {

@@ -134,6 +134,8 @@ test('the comparison runs the teacher at 35 NFE next to the consistency model at
   assert.match(captions[0], /^diffusion teacher \(Heun\): 35 NFE, \d+ ms$/);
   assert.match(captions[1], /^consistency, 1 step: 1 NFE/);
   assert.match(captions[3], /^consistency, 4 steps: 4 NFE/);
+  // Then the measured chart (weights/quality.svg), fetched only now.
+  await page.waitForFunction(() => !document.querySelector('#quality').hidden && document.querySelector('#quality img').naturalWidth > 0);
   assert.deepEqual(errors, []);
 });
 
