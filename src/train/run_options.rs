@@ -171,11 +171,7 @@ impl RunOptions {
 /// starting or resuming the run, and exports it when it reaches its last step and `--export`
 /// names it. `command` is the command line, kept in the run and the manifest.
 pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, device: &Device, command: &str) -> Result<(), String> {
-    let data = data::load(&args.data).map_err(|e| e.to_string())?;
-    let data = match args.limit {
-        Some(n) => data.take(n),
-        None => data,
-    };
+    let data = data::load_first(&args.data, args.limit).map_err(|e| e.to_string())?;
     let network = args.network();
     network.validate()?;
     if args.batch == 0 || args.log_every == 0 {
@@ -189,7 +185,7 @@ pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, dev
     let settings = args.settings(objective, &data, init.as_ref().map(|(info, _)| info.clone()));
     let watch = match args.eval_every {
         0 => None,
-        every => match Watch::new(every, args.eval_samples, &args.classifier, &data, device) {
+        every => match Watch::new(every, args.eval_samples, &args.classifier, device) {
             Ok(watch) => Some(watch),
             Err(e) => {
                 eprintln!("the run will not measure its FD (--eval-every): {e}");

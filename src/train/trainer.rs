@@ -16,7 +16,6 @@ use serde::{Deserialize, Serialize};
 
 use crate::noise_levels::SigmaConfig;
 use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, sample};
-use crate::noise_levels::{consistency_levels, edm_levels};
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::initial_weights;
 use crate::train::checkpoint;
@@ -28,7 +27,6 @@ use crate::train::watch::{self, Watch};
 use crate::unet::{IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
 use crate::weights::{Manifest, ModelKind, load_into, module_bytes};
 use crate::model::Model;
-use crate::{ConsistencyFunction, Denoise, Denoiser};
 
 /// Everything that defines a run; saved in its checkpoint so `--resume` needs nothing else.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -311,7 +309,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
             (interval_loss, interval_steps, interval_start) = (0.0, 0, Instant::now());
         }
         if let Some(w) = inv.watch.as_ref().filter(|w| w.due(state.step)) {
-            let line = w.measure(run, &settings, &t.ema, state.step, &plain)?;
+            let line = w.measure(run, &settings, &t.ema, data, state.step, &plain)?;
             bar.suspend(|| eprintln!("step {}: FD {:.2} with labels 0-9, {:.2} for any digit ({} samples each)", state.step, line.labels.fd, line.any.fd, w.samples));
             draw_curves_or_say(run, &bar);
         }
@@ -416,18 +414,25 @@ fn progress_bar(position: u64, total: u64, show: bool) -> indicatif::ProgressBar
 fn sample_grid(settings: &RunSettings, ema: &UNet, path: &Path, device: &Device) -> Result<(), TrainError> {
     let labels: Vec<usize> = (0..20).map(|i| i % 10).collect();
     let request = SampleRequest { seed: 0, first_image: 0, labels, blend: None };
-    let (model, method, levels): (Box<dyn Denoise>, Method, Vec<f64>) = match settings.objective {
-        Objective::Teacher { .. } => (Box::new(Denoiser { net: ema, sigma: settings.sigma }), Method::Heun, edm_levels(&settings.sigma, 18)),
-        _ => (
-            Box::new(ConsistencyFunction { net: ema, sigma: settings.sigma }),
-            Method::Consistency,
-            consistency_levels(&settings.sigma, &[]),
-        ),
-    };
-    let sampler = Sampler::new(model.as_ref(), method, request, levels, device).map_err(|e| TrainError::Settings(e.to_string()))?;
+    let model = ema_model(settings, ema);
+    let (method, levels) = grid_sampler(&model);
+    let denoiser = model.denoiser();
+    let sampler = Sampler::new(denoiser.as_ref(), method, request, levels, device).map_err(|e| TrainError::Settings(e.to_string()))?;
     let images = sample(sampler, &mut |_| {});
     let pixels = images.into_data().try_to_vec::<f32>().map_err(|e| TrainError::Io(format!("{e:?}")))?;
     write_grid(path, &pixels, 10).map_err(TrainError::Io)
+}
+
+/// A run's EMA weights as a model of the run's kind.
+pub(crate) fn ema_model(settings: &RunSettings, ema: &UNet) -> Model {
+    Model { manifest: Manifest::new(model_kind(&settings.objective), &settings.network, settings.sigma), net: ema.clone() }
+}
+
+/// The sampler of a run's grids and measurements: a teacher with Heun at 35 NFE (18 levels), a
+/// consistency model in one step.
+pub(crate) fn grid_sampler(model: &Model) -> (Method, Vec<f64>) {
+    let steps = if model.method() == Method::Consistency { 1 } else { 18 };
+    (model.method(), model.levels_for_steps(steps, crate::sampling::LabelChoice::InTurn))
 }
 
 /// The kind of model a run makes.

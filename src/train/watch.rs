@@ -6,21 +6,17 @@
 
 use std::io::Write;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use burn::tensor::Device;
 use serde::{Deserialize, Serialize};
 
-use crate::model::Model;
-use crate::noise_levels::{consistency_levels, edm_levels};
-use crate::sampling::Method;
 use crate::train::classifier::Classifier;
 use crate::train::data::Dataset;
 use crate::train::eval::{self, Reference, Row};
-use crate::train::objectives::Objective;
 use crate::train::plots;
-use crate::train::trainer::{LogLine, RunSettings, TrainError, model_kind};
+use crate::train::trainer::{LogLine, RunSettings, TrainError, ema_model, grid_sampler};
 use crate::unet::UNet;
-use crate::weights::Manifest;
 
 /// How often to measure, on how many samples, with which classifier.
 pub struct Watch {
@@ -29,7 +25,9 @@ pub struct Watch {
     /// Samples per measurement and label choice.
     pub samples: usize,
     pub classifier: Classifier,
-    pub reference: Reference,
+    /// The real digits' statistics, computed at the first measurement (not at start-up: an
+    /// invocation may stop before it measures anything).
+    reference: OnceLock<Reference>,
 }
 
 /// The gauges of one label choice.
@@ -62,11 +60,11 @@ pub struct Watched {
 }
 
 impl Watch {
-    /// A watch with the classifier of `classifier_path`, its reference statistics taken from `data`.
-    pub fn new(every: u64, samples: usize, classifier_path: &Path, data: &Dataset, device: &Device) -> Result<Self, String> {
+    /// A watch with the classifier of `classifier_path` (read now, so that a missing one is said
+    /// at once).
+    pub fn new(every: u64, samples: usize, classifier_path: &Path, device: &Device) -> Result<Self, String> {
         let (_, classifier) = crate::train::load_classifier(classifier_path, device).map_err(|e| format!("{}: {e}", classifier_path.display()))?;
-        let reference = Reference::new(&classifier, data, device);
-        Ok(Self { every, samples: samples.max(10), classifier, reference })
+        Ok(Self { every, samples: samples.max(10), classifier, reference: OnceLock::new() })
     }
 
     /// Whether step `step` is measured.
@@ -74,18 +72,13 @@ impl Watch {
         self.every > 0 && step % self.every == 0
     }
 
-    /// Measures the EMA weights `ema` of a run with `settings` after step `step`, and appends
-    /// the line to `<run>/fd.jsonl`.
-    pub fn measure(&self, run: &Path, settings: &RunSettings, ema: &UNet, step: u64, device: &Device) -> Result<Watched, TrainError> {
-        let model = Model { manifest: Manifest::new(model_kind(&settings.objective), &settings.network, settings.sigma), net: ema.clone() };
-        // The sampler the run's grids use: the teacher at 35 NFE, a consistency model in one step.
-        let (method, levels) = match settings.objective {
-            Objective::Teacher { .. } => (Method::Heun, edm_levels(&settings.sigma, 18)),
-            _ => (Method::Consistency, consistency_levels(&settings.sigma, &[])),
-        };
-        let row = |conditional| {
-            eval::evaluate("run", &model, method, &levels, &self.classifier, &self.reference, self.samples, 100, 1, conditional, device)
-        };
+    /// Measures the EMA weights `ema` of a run with `settings` on `data` after step `step`
+    /// (against the real digits of `data`), and appends the line to `<run>/fd.jsonl`.
+    pub fn measure(&self, run: &Path, settings: &RunSettings, ema: &UNet, data: &Dataset, step: u64, device: &Device) -> Result<Watched, TrainError> {
+        let reference = self.reference.get_or_init(|| Reference::new(&self.classifier, data, device));
+        let model = ema_model(settings, ema);
+        let (method, levels) = grid_sampler(&model);
+        let row = |conditional| eval::evaluate("run", &model, method, &levels, &self.classifier, reference, self.samples, 100, 1, conditional, device);
         let (labels, any) = (row(true), row(false));
         let line = Watched { step, labels: (&labels).into(), any: (&any).into(), nfe: labels.nfe };
         let path = run.join(FD_LOG);
