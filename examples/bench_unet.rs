@@ -1,18 +1,20 @@
 //! Benchmark (not a test): U-Net forward and training-step times on the CPU backend.
 //!
-//!   cargo run --release --features train --example bench_unet -- --json
+//!   cargo run --release --features train --example bench_unet -- --json [--threads N]
 //!     one JSON line per shipped network (teacher 24x[1,2,2], student 16x[1,2,2]):
 //!     {"network", "params", "batch": 32, "threads", "train_step_s", "forward16_s"},
 //!     each time the median of 7 warm calls (a training step: forward, MSE, backward, Adam, as
-//!     `../shared/bench/torch_unet.py` times PyTorch's);
+//!     `../shared/bench/torch_unet.py` times PyTorch's), the batch split over N threads (default:
+//!     one per core) as the trainer splits it;
 //!   cargo run --release --features train --example bench_unet -- [channels] [batch] [mult, e.g. 1,2,2] [noattn]
 //!     one network, each warm call printed.
 use std::time::Instant;
 
 use burn::module::Module;
-use burn::optim::{AdamConfig, GradientsParams};
+use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use consistency_models::sampling::SampleRequest;
+use consistency_models::train::data_parallel;
 use consistency_models::{UNCONDITIONAL, UNetConfig, burn};
 
 /// Seconds of each of `n` calls of `f`, after one call to warm up.
@@ -45,21 +47,30 @@ fn forward_times(config: &UNetConfig, batch: usize, n: usize) -> Vec<f64> {
     })
 }
 
-/// Training steps (forward, MSE, backward, Adam) at `batch`; also the parameter count.
-fn train_step_times(config: &UNetConfig, batch: usize, n: usize) -> (usize, Vec<f64>) {
+/// Training steps (forward, MSE, backward, Adam) at `batch`, the batch split over `threads`
+/// threads as the trainer splits it (`train::data_parallel`); also the parameter count.
+fn train_step_times(config: &UNetConfig, batch: usize, threads: usize, n: usize) -> (usize, Vec<f64>) {
     let plain = Device::flex();
     let ad = plain.clone().autodiff();
     let mut net = Some(config.init(&ad));
     let params = net.as_ref().unwrap().num_params();
-    let labels = vec![UNCONDITIONAL; batch];
-    let x = Tensor::<4>::from_data(SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &plain).into_data(), &ad);
-    let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; batch], [batch]), &ad);
+    let x = SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &plain);
+    let shards: Vec<(Tensor<4>, Tensor<1>, Vec<usize>)> = (0..threads)
+        .map(|i| {
+            let (start, end) = (i * batch / threads, (i + 1) * batch / threads);
+            let x = Tensor::<4>::from_data(x.clone().narrow(0, start, end - start).into_data(), &ad);
+            let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; end - start], [end - start]), &ad);
+            (x, c, vec![UNCONDITIONAL; end - start])
+        })
+        .collect();
     let mut optim = AdamConfig::new().init();
     let times = times(n, || {
         let model = net.take().unwrap();
-        let loss = model.forward(x.clone(), c.clone(), &labels, None).powi_scalar(2).mean();
-        let grads = GradientsParams::from_grads(loss.backward(), &model);
-        // flex computes eagerly on this thread: when `step` returns, the step is done.
+        let (_, grads) = data_parallel::gradients(&model, &shards, &ad, |model, (x, c, labels)| {
+            let share = labels.len() as f64 / batch as f64;
+            model.forward(x.clone(), c.clone(), labels, None).powi_scalar(2).mean() * share
+        });
+        // flex computes eagerly on the calling threads: when `step` returns, the step is done.
         net = Some(optim.step(1e-4, model, grads));
     });
     (params, times)
@@ -68,16 +79,19 @@ fn train_step_times(config: &UNetConfig, batch: usize, n: usize) -> (usize, Vec<
 fn main() {
     let args: Vec<String> = std::env::args().skip(1).collect();
     if args.first().is_some_and(|a| a == "--json") {
+        let threads = match args.get(1).map(String::as_str) {
+            Some("--threads") => args.get(2).and_then(|t| t.parse().ok()).expect("--threads N"),
+            _ => std::thread::available_parallelism().map_or(1, usize::from),
+        };
         for (name, channels) in [("teacher", 24), ("student", 16)] {
             let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(vec![1, 2, 2]);
-            let (params, train) = train_step_times(&config, 32, 7);
+            let (params, train) = train_step_times(&config, 32, threads, 7);
             let forward = forward_times(&config, 16, 7);
             let line = serde_json::json!({
                 "network": name,
                 "params": params,
                 "batch": 32,
-                // burn's flex backend runs on the calling thread (burn's `rayon` feature is off).
-                "threads": 1,
+                "threads": threads,
                 "train_step_s": median(train),
                 "forward16_s": median(forward),
             });
@@ -90,7 +104,7 @@ fn main() {
     let mult: Vec<usize> = args.get(2).map_or(vec![1, 2, 2], |m| m.split(',').map(|v| v.parse().unwrap()).collect());
     let attention = args.get(3).is_none_or(|a| a != "noattn");
     let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(mult.clone()).with_attention(attention);
-    let (params, train) = train_step_times(&config, batch, 3);
+    let (params, train) = train_step_times(&config, batch, 1, 3);
     println!("channels {channels} x {mult:?}, batch {batch}, attention {attention}: {params} parameters");
     for t in forward_times(&config, batch, 2) {
         println!("  forward: {t:.3} s");

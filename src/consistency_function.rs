@@ -11,7 +11,7 @@ use burn::tensor::Tensor;
 use crate::denoiser::Denoise;
 use crate::noise_levels::SigmaConfig;
 use crate::preconditioning::{Scalings, apply_preconditioned, consistency_scalings};
-use crate::unet::{Labels, UNet};
+use crate::unet::{DropoutMasks, Labels, UNet};
 
 /// `f(x, sigma)` with the consistency model's parameterisation.
 #[derive(Debug, Clone, Copy)]
@@ -27,9 +27,9 @@ impl ConsistencyFunction<'_> {
         sigmas.iter().map(|&v| consistency_scalings(v, s.sigma_min, s.sigma_data)).collect()
     }
 
-    /// `f(x, sigma)`, with dropout under `dropout_seed` when training.
-    pub fn forward(&self, x: Tensor<4>, sigmas: &[f64], labels: &Labels, dropout_seed: Option<u64>) -> Tensor<4> {
-        apply_preconditioned(self.net, x, &self.scalings(sigmas), labels, dropout_seed)
+    /// `f(x, sigma)`, with dropout masks when training.
+    pub fn forward(&self, x: Tensor<4>, sigmas: &[f64], labels: &Labels, dropout: Option<DropoutMasks>) -> Tensor<4> {
+        apply_preconditioned(self.net, x, &self.scalings(sigmas), labels, dropout)
     }
 }
 

@@ -8,7 +8,7 @@ use burn::tensor::Tensor;
 
 use crate::noise_levels::SigmaConfig;
 use crate::preconditioning::{Scalings, apply_preconditioned, edm_scalings};
-use crate::unet::{Labels, UNet};
+use crate::unet::{DropoutMasks, Labels, UNet};
 
 /// Anything that maps noisy images at given levels to estimates of the clean images: the EDM
 /// denoiser and the consistency function both do, so every sampler takes a `&dyn Denoise`.
@@ -34,9 +34,9 @@ impl Denoiser<'_> {
         sigmas.iter().map(|&s| edm_scalings(s, self.sigma.sigma_data)).collect()
     }
 
-    /// `D(x, sigma)`, with dropout under `dropout_seed` when training.
-    pub fn forward(&self, x: Tensor<4>, sigmas: &[f64], labels: &Labels, dropout_seed: Option<u64>) -> Tensor<4> {
-        apply_preconditioned(self.net, x, &self.scalings(sigmas), labels, dropout_seed)
+    /// `D(x, sigma)`, with dropout masks when training.
+    pub fn forward(&self, x: Tensor<4>, sigmas: &[f64], labels: &Labels, dropout: Option<DropoutMasks>) -> Tensor<4> {
+        apply_preconditioned(self.net, x, &self.scalings(sigmas), labels, dropout)
     }
 }
 

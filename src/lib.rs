@@ -39,7 +39,7 @@ pub use consistency_function::ConsistencyFunction;
 pub use denoiser::{Denoise, Denoiser};
 pub use noise_levels::SigmaConfig;
 pub use sampling::{Method, SampleRequest, Sampler, Step, sample};
-pub use unet::{UNet, UNetConfig, UNCONDITIONAL};
+pub use unet::{DropoutMasks, UNet, UNetConfig, UNCONDITIONAL};
 pub use labels::LabelChoice;
 pub use model::Model;
 pub use weights::{Manifest, ModelKind, WeightsError};

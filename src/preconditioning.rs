@@ -12,7 +12,7 @@
 
 use burn::tensor::{Device, Tensor, TensorData};
 
-use crate::unet::{Labels, UNet};
+use crate::unet::{DropoutMasks, Labels, UNet};
 
 /// The four coefficients of a preconditioned model at one noise level.
 #[derive(Debug, Clone, Copy, PartialEq)]
@@ -51,14 +51,14 @@ pub fn consistency_scalings(sigma: f64, sigma_min: f64, sigma_data: f64) -> Scal
 /// `c_skip x + c_out F(c_in x, c_noise)` for a batch with one level per image.
 ///
 /// `x`: `[batch, 1, 28, 28]`; `scalings`: one per image; returns `[batch, 1, 28, 28]`.
-/// `dropout_seed` is `None` at inference; training passes the same seed to both branches of a
+/// `dropout` is `None` at inference; training passes the same masks to both branches of a
 /// consistency loss so that they see the same dropout masks.
 pub fn apply_preconditioned(
     net: &UNet,
     x: Tensor<4>,
     scalings: &[Scalings],
     labels: &Labels,
-    dropout_seed: Option<u64>,
+    dropout: Option<DropoutMasks>,
 ) -> Tensor<4> {
     let device = x.device();
     let column = |f: fn(&Scalings) -> f64| per_image(scalings.iter().map(f), &device);
@@ -69,7 +69,7 @@ pub fn apply_preconditioned(
         TensorData::new(scalings.iter().map(|s| s.c_noise as f32).collect::<Vec<_>>(), [scalings.len()]),
         &device,
     );
-    let f = net.forward(x.clone() * c_in, c_noise, labels, dropout_seed);
+    let f = net.forward(x.clone() * c_in, c_noise, labels, dropout);
     x * c_skip + f * c_out
 }
 

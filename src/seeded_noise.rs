@@ -97,15 +97,19 @@ impl SeededNoise {
         (first..first + len as u64).map(|e| self.uniform(step, e)).collect()
     }
 
-    /// `len` Bernoulli draws starting at element 0 of `step`: true with probability `p`
+    /// `len` Bernoulli draws starting at element `first` of `step`: true with probability `p`
     /// (the same numbers as `uniform(step, e) < p`, four per generator call).
-    pub fn bernoulli(&self, step: u32, len: usize, p: f64) -> Vec<bool> {
+    pub fn bernoulli(&self, step: u32, first: u64, len: usize, p: f64) -> Vec<bool> {
         let threshold = (p * 4_294_967_296.0).min(4_294_967_296.0);
         let mut out = Vec::with_capacity(len);
-        for block in 0..(len as u64).div_ceil(4) {
+        let end = first + len as u64;
+        let mut element = first;
+        while element < end {
+            let block = element / 4;
             let words = self.block(step, block);
-            let take = (len - out.len()).min(4);
-            out.extend(words[..take].iter().map(|&w| f64::from(w) < threshold));
+            let lanes = (element % 4) as usize..((end - block * 4).min(4)) as usize;
+            out.extend(words[lanes].iter().map(|&w| f64::from(w) < threshold));
+            element = (block + 1) * 4;
         }
         out
     }
@@ -172,8 +176,12 @@ mod tests {
         assert!(mean.abs() < 0.01, "mean {mean}");
         assert!((var - 1.0).abs() < 0.01, "variance {var}");
         assert!((fourth - 3.0).abs() < 0.05, "fourth moment {fourth}");
-        let coins = noise.bernoulli(2, 1001, 0.3);
+        let coins = noise.bernoulli(2, 0, 1001, 0.3);
         assert!(coins.iter().enumerate().all(|(e, &c)| c == (noise.uniform(2, e as u64) < 0.3)));
+        // Any stretch of them, from any element, is the same stretch of the whole draw.
+        for (first, len) in [(1, 7), (3, 1), (4, 996), (513, 0), (998, 3)] {
+            assert_eq!(noise.bernoulli(2, first as u64, len, 0.3), coins[first..first + len], "{first}+{len}");
+        }
         let uniforms = noise.uniforms(1, 0, 100_000);
         let umean = uniforms.iter().sum::<f64>() / uniforms.len() as f64;
         assert!(uniforms.iter().all(|u| (0.0..1.0).contains(u)));

@@ -212,17 +212,28 @@ pub struct UNet {
     levels: usize,
 }
 
+/// Where a training forward pass draws its dropout masks.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct DropoutMasks {
+    /// The step's seed (both branches of a consistency loss share it).
+    pub seed: u64,
+    /// Position of the first image of this forward pass in the step's batch: a batch split into
+    /// shards (one per thread) draws the same masks as the whole batch.
+    pub first_image: usize,
+}
+
 impl UNet {
     /// `x`: `[B, 1, 28, 28]` (already scaled by `c_in`), `c_noise`: `[B]`, `labels`: `B` labels.
-    /// `dropout_seed`: `None` at inference; with `Some(seed)`, dropout masks are drawn from the
-    /// portable generator under that seed, so two calls with one seed drop the same units.
+    /// `dropout`: `None` at inference; with `Some(masks)`, dropout masks are drawn from the
+    /// portable generator under `masks.seed`, so two calls with one seed drop the same units, and
+    /// a shard of a batch (`masks.first_image`) drops the units the whole batch would.
     /// Returns `[B, 1, 28, 28]`.
     pub fn forward(
         &self,
         x: Tensor<4>,
         c_noise: Tensor<1>,
         labels: &Labels,
-        dropout_seed: Option<u64>,
+        dropout: Option<DropoutMasks>,
     ) -> Tensor<4> {
         let device = x.device();
         let emb = self.embed(c_noise, labels, &device); // [B, E]
@@ -232,7 +243,7 @@ impl UNet {
         let mut blocks = self.down_blocks.iter();
         for level in 0..self.levels {
             for block in blocks.by_ref().take(self.res_blocks) {
-                h = block.forward(h, &emb, dropout_seed);
+                h = block.forward(h, &emb, dropout);
                 skips.push(h.clone());
             }
             if let Some(down) = self.downsamples.get(level) {
@@ -241,18 +252,18 @@ impl UNet {
             }
         }
 
-        h = self.mid_in.forward(h, &emb, dropout_seed);
+        h = self.mid_in.forward(h, &emb, dropout);
         if let Some(attention) = &self.attention {
             h = attention.forward(h);
         }
-        h = self.mid_out.forward(h, &emb, dropout_seed);
+        h = self.mid_out.forward(h, &emb, dropout);
 
         let mut blocks = self.up_blocks.iter();
         let mut upsamples = self.upsamples.iter();
         for level in (0..self.levels).rev() {
             for block in blocks.by_ref().take(self.res_blocks + 1) {
                 let skip = skips.pop().expect("one skip per up block");
-                h = block.forward(Tensor::cat(vec![h, skip], 1), &emb, dropout_seed);
+                h = block.forward(Tensor::cat(vec![h, skip], 1), &emb, dropout);
             }
             if level > 0 {
                 let up = upsamples.next().expect("one upsample per level above 0");
@@ -344,7 +355,7 @@ pub struct ResBlock {
 
 impl ResBlock {
     /// `x`: `[B, C_in, H, W]`, `emb`: `[B, E]` -> `[B, C_out, H, W]`.
-    fn forward(&self, x: Tensor<4>, emb: &Tensor<2>, dropout_seed: Option<u64>) -> Tensor<4> {
+    fn forward(&self, x: Tensor<4>, emb: &Tensor<2>, dropout: Option<DropoutMasks>) -> Tensor<4> {
         let h = self.conv1.forward(silu(self.norm1.forward(x.clone())));
         let [b, c, _, _] = h.dims();
         let params = self.emb_proj.forward(silu(emb.clone())).reshape([b, 2 * c, 1, 1]);
@@ -352,8 +363,8 @@ impl ResBlock {
         let shift = params.narrow(1, c, c);
         let h = self.norm2.forward(h) * (scale + 1.0) + shift;
         let mut h = silu(h);
-        if let (Some(seed), true) = (dropout_seed, self.dropout > 0.0) {
-            h = self.drop(h, seed);
+        if let (Some(masks), true) = (dropout, self.dropout > 0.0) {
+            h = self.drop(h, masks);
         }
         let h = self.conv2.forward(h);
         let skip = match &self.skip {
@@ -363,14 +374,17 @@ impl ResBlock {
         (skip + h) * core::f32::consts::FRAC_1_SQRT_2
     }
 
-    /// Inverted dropout with a mask from the portable generator (stream `Dropout`, step = block index).
-    fn drop(&self, h: Tensor<4>, seed: u64) -> Tensor<4> {
+    /// Inverted dropout with a mask from the portable generator (stream `Dropout`, step = block
+    /// index, element = the unit's place in the whole batch).
+    fn drop(&self, h: Tensor<4>, masks: DropoutMasks) -> Tensor<4> {
         let dims = h.dims();
         let keep = 1.0 - self.dropout;
-        let noise = SeededNoise::new(seed, Stream::Dropout);
+        let noise = SeededNoise::new(masks.seed, Stream::Dropout);
         let scale = (1.0 / keep) as f32;
+        let per_image: usize = dims[1..].iter().product();
+        let first = (masks.first_image * per_image) as u64;
         let mask: Vec<f32> = noise
-            .bernoulli(self.index as u32, dims.iter().product(), keep)
+            .bernoulli(self.index as u32, first, dims.iter().product(), keep)
             .into_iter()
             .map(|kept| if kept { scale } else { 0.0 })
             .collect();

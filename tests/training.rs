@@ -291,8 +291,61 @@ fn a_run_committed_under_runs_resumes_bit_for_bit_from_a_fresh_clone() {
 /// checkpoint after every step.
 fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
     let settings = common::tiny_teacher_settings(data, steps);
-    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex(), watch: None };
+    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex(), watch: None, threads: 1 };
     (settings, inv)
+}
+
+/// The parameters' values by name in a run's latest checkpoint (the file also holds parameter
+/// ids, which differ per process).
+fn checkpoint_params(run: &Path) -> Vec<(String, Vec<f32>)> {
+    let bytes = std::fs::read(run.join("checkpoint/model.bpk")).unwrap();
+    let tensors = burn_pack::Reader::from_bytes(consistency_models::burn::tensor::Bytes::from_bytes_vec(bytes)).unwrap().into_tensors().unwrap();
+    tensors.into_iter().map(|t| (t.name.clone(), t.into_bytes().unwrap().chunks_exact(4).map(|b| f32::from_le_bytes(b.try_into().unwrap())).collect())).collect()
+}
+
+#[test]
+fn a_step_split_over_threads_is_the_one_thread_step() {
+    use consistency_models::train::losses::Metric;
+    use consistency_models::train::objectives::{Curriculum, LevelSampling, Objective, Weighting};
+    let dir = temp("threads");
+    let data = data::load(&mnist()).unwrap().take(64);
+    let ct = Objective::Ct {
+        curriculum: Curriculum::Ict { s0: 10, s1: 1280 },
+        target_ema: None,
+        metric: Metric::PseudoHuber,
+        level_sampling: LevelSampling::Lognormal,
+        weighting: Weighting::Ict,
+    };
+    let teacher = common::tiny_teacher_settings(&data, 3).objective;
+    for (name, objective) in [("teacher", teacher), ("ct", ct)] {
+        // Batch 7 (uneven shards) and dropout on, whose masks must be those of the whole batch.
+        let settings = RunSettings { objective, batch: 7, network: common::tiny_config().with_dropout(0.3), ..common::tiny_teacher_settings(&data, 3) };
+        let run_with = |threads: usize| {
+            let run = dir.join(format!("{name}-{threads}"));
+            let _ = std::fs::remove_dir_all(&run);
+            let inv = Invocation { threads, ..tiny_run(&data, &run, 3).1 };
+            train(settings.clone(), &data, None, &inv).unwrap();
+            (log(&run), checkpoint_params(&run))
+        };
+        let (one_log, one_params) = run_with(1);
+        for threads in [2, 3] {
+            let (log, params) = run_with(threads);
+            for (got, want) in log.iter().zip(&one_log) {
+                assert!((got.loss - want.loss).abs() <= 1e-5 * want.loss.abs(), "{name}, {threads} threads, step {}: loss {} vs {}", want.step, got.loss, want.loss);
+            }
+            // Adam moves a parameter by about lr a step whatever its gradient's size, so where a
+            // gradient is nearly zero the sums' rounding can turn its step: allow a tenth of the
+            // distance Adam can move a parameter in these steps.
+            let tolerance = 0.1 * settings.lr as f32 * settings.steps as f32;
+            for ((n, got), (_, want)) in params.iter().zip(&one_params) {
+                let diff = common::max_abs_diff(got, want);
+                assert!(diff < tolerance, "{name}, {threads} threads: {n} differs by {diff}");
+            }
+            // The same thread count gives the same bits every time.
+            assert_eq!(run_with(threads).0.iter().map(|l| l.loss).collect::<Vec<_>>(), log.iter().map(|l| l.loss).collect::<Vec<_>>());
+        }
+    }
+    std::fs::remove_dir_all(dir).ok();
 }
 
 #[test]

@@ -25,6 +25,13 @@ impl DeviceChoice {
     }
 }
 
+/// How many threads a training step's batch is split over unless `--threads` says: one per core
+/// on the CPU (burn's flex backend computes each operation on the calling thread), one on a GPU
+/// (which is parallel already).
+pub fn default_threads(device: &Device) -> usize {
+    if *device == Device::flex() { std::thread::available_parallelism().map_or(1, usize::from) } else { 1 }
+}
+
 /// The GPU, acquired once per process (burn's wgpu runtime initialises only once).
 #[cfg(feature = "gpu")]
 fn gpu() -> Result<(Device, String), String> {

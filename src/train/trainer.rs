@@ -19,12 +19,13 @@ use crate::sampling::{Method, PIXELS, SampleRequest, Sampler, sample};
 use crate::seeded_noise::{SeededNoise, Stream};
 use crate::initial_weights;
 use crate::train::checkpoint;
+use crate::train::data_parallel;
 use crate::train::data::Dataset;
 use crate::train::ema::ema_update;
 use crate::train::images::write_grid;
 use crate::train::objectives::{Batch, Networks, Objective, loss};
 use crate::train::watch::{self, Watch};
-use crate::unet::{IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
+use crate::unet::{DropoutMasks, IMAGE_SIZE, UNCONDITIONAL, UNet, UNetConfig};
 use crate::weights::{Manifest, ModelKind, load_into, module_bytes};
 use crate::model::Model;
 
@@ -164,7 +165,7 @@ pub fn draw_batch(data: &Dataset, settings: &RunSettings, k: u64, device: &Devic
         z: Tensor::from_data(TensorData::new(z, shape), device),
         normals: rng.normals(step, DRAW_NORMAL, b).into_iter().map(f64::from).collect(),
         uniforms: rng.uniforms(step, DRAW_UNIFORM, b),
-        dropout_seed: settings.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17),
+        dropout: DropoutMasks { seed: settings.seed ^ k.wrapping_mul(0x9E37_79B9_7F4A_7C15).rotate_left(17), first_image: 0 },
     }
 }
 
@@ -239,6 +240,8 @@ pub struct Invocation {
     pub device: Device,
     /// The run's periodic measurement of its EMA weights (`--eval-every`), if any.
     pub watch: Option<Watch>,
+    /// Threads a step's batch is split over (`--threads`; 1: no split).
+    pub threads: usize,
 }
 
 /// Loss of each logged interval, as written to `log.jsonl`.
@@ -274,15 +277,12 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     while state.step < end {
         let k = state.step;
         let batch = draw_batch(data, &settings, k, &plain);
-        let nets = Networks { model: &t.model, target: t.target.as_ref(), teacher, sigma: settings.sigma, autodiff: &ad };
-        let loss = loss(&settings.objective, &nets, &batch, k, settings.steps);
-        let value: f64 = loss.clone().into_scalar::<f32>().into();
+        let (value, grads) = step_gradients(&settings, &t, teacher, &batch, k, inv.threads, &ad);
         if !value.is_finite() {
             bar.abandon();
             return Err(TrainError::NonFinite { step: k, checkpoint_step });
         }
         let lr = learning_rate(&settings, k);
-        let grads = GradientsParams::from_grads(loss.backward(), &t.model);
         t.model = t.optim.step(lr, t.model, grads);
         t.ema = ema_update(t.ema, &t.model, ema_decay(settings.ema, k));
         if let Some(target) = t.target.take() {
@@ -326,6 +326,23 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     bar.finish();
     draw_curves_or_say(run, &bar);
     Ok(state)
+}
+
+/// The loss of step `k` and its gradients, the batch split over `threads` threads
+/// ([`data_parallel`]: each shard's loss weighted by its share of the batch).
+fn step_gradients(
+    settings: &RunSettings,
+    t: &Training,
+    teacher: Option<&Model>,
+    batch: &Batch,
+    k: u64,
+    threads: usize,
+    ad: &Device,
+) -> (f64, GradientsParams) {
+    data_parallel::gradients(&t.model, &batch.shards(threads), ad, |model, shard| {
+        let nets = Networks { model, target: t.target.as_ref(), teacher, sigma: settings.sigma, autodiff: ad };
+        loss(&settings.objective, &nets, shard, k, settings.steps) * (shard.len() as f64 / batch.len() as f64)
+    })
 }
 
 /// Redraws the run's `curves.svg`; a chart that cannot be drawn is said, not fatal.
