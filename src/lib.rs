@@ -18,7 +18,6 @@
 //! - [`weights`]: the file format, burnpack weights plus a JSON manifest, from bytes or a path;
 //! - [`model`]: a loaded model and what its sampler needs from it.
 
-pub mod activation;
 pub mod consistency_function;
 #[cfg(feature = "train")]
 pub mod ct_schedule;

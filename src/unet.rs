@@ -22,10 +22,9 @@ use burn::nn::conv::{Conv2d, Conv2dConfig};
 use burn::nn::{
     Embedding, EmbeddingConfig, GroupNorm, GroupNormConfig, Linear, LinearConfig, PaddingConfig2d,
 };
-use burn::tensor::activation::softmax;
+use burn::tensor::activation::{silu, softmax};
 use burn::tensor::{Device, Int, Tensor, TensorData};
 
-use crate::activation::silu;
 use crate::seeded_noise::{SeededNoise, Stream};
 
 /// Class labels, one per image: `0..=9` for a digit, [`UNCONDITIONAL`] for none.

@@ -6,7 +6,7 @@ use consistency_models::burn::tensor::{Tensor, TensorData};
 use consistency_models::preconditioning::{consistency_scalings, edm_scalings};
 use consistency_models::sampling::SampleRequest;
 use consistency_models::unet::IMAGE_SIZE;
-use consistency_models::{ConsistencyFunction, Denoise, Denoiser, UNCONDITIONAL};
+use consistency_models::{ConsistencyFunction, Denoise, Denoiser, DropoutMasks, UNCONDITIONAL};
 
 fn noisy_batch(n: usize, seed: u64) -> Tensor<4> {
     SampleRequest::new(seed, n, UNCONDITIONAL).noise(0, &device())
@@ -69,9 +69,15 @@ fn dropout_masks_repeat_under_one_seed_and_vanish_at_inference() {
     let net = consistency_models::initial_weights::seeded(3, &device, |device| tiny_config().with_dropout(0.3).init(device));
     let x = noisy_batch(2, 4);
     let c = Tensor::<1>::from_data(TensorData::new(vec![0.2f32; 2], [2]), &device);
-    let run = |seed| values(net.forward(x.clone(), c.clone(), &[1, 2], seed));
+    let run = |seed: Option<u64>| values(net.forward(x.clone(), c.clone(), &[1, 2], seed.map(|seed| DropoutMasks { seed, first_image: 0 })));
     assert_eq!(run(Some(7)), run(Some(7)));
     assert!(max_abs_diff(&run(Some(7)), &run(Some(8))) > 1e-4);
     assert!(max_abs_diff(&run(Some(7)), &run(None)) > 1e-4);
     assert_eq!(run(None), run(None));
+    // The second image alone, as the second shard of the batch, drops what it drops in the batch.
+    let whole = run(Some(7));
+    let second = values(net.forward(x.clone().narrow(0, 1, 1), c.clone().narrow(0, 1, 1), &[2], Some(DropoutMasks { seed: 7, first_image: 1 })));
+    assert!(max_abs_diff(&whole[whole.len() / 2..], &second) < 1e-5);
+    let as_first = values(net.forward(x.clone().narrow(0, 1, 1), c.clone().narrow(0, 1, 1), &[2], Some(DropoutMasks { seed: 7, first_image: 0 })));
+    assert!(max_abs_diff(&whole[whole.len() / 2..], &as_first) > 1e-4);
 }

@@ -102,6 +102,21 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert_eq!(module_bytes(round_mantissas(m4.net.clone(), 4)), module_bytes(m4.net.clone()));
     assert!(cm_fails(&["export", "--run", &cd_run, "--name", "x", "--out", w, "--mantissa-bits", "4"]).contains("--half"));
     assert!(cm_fails(&["export", "--run", &cd_run, "--name", "x", "--out", w, "--half", "--mantissa-bits", "11"]).contains("11"));
+    // Exported weights re-exported (--from, once their run is gone): at the same precision the
+    // same bytes; with 4-bit mantissas rounded weights, the source and the command recorded, the
+    // source's measurements dropped.
+    let cd = format!("{w}/cd.json");
+    cm(&["export", "--from", &cd, "--name", "cd-again", "--out", w, "--half"]);
+    assert_eq!(std::fs::read(format!("{w}/cd-again.bpk")).unwrap(), std::fs::read(format!("{w}/cd.bpk")).unwrap());
+    cm(&["export", "--from", &cd, "--name", "cd-from-m4", "--out", w, "--half", "--mantissa-bits", "4"]);
+    let from_m4 = Model::load(Path::new(&format!("{w}/cd-from-m4.json")), &Device::flex()).unwrap();
+    assert_eq!(module_bytes(round_mantissas(from_m4.net.clone(), 4)), module_bytes(from_m4.net.clone()));
+    assert_eq!(from_m4.manifest.training.extra["mantissa_bits"], 4);
+    let source = Model::load(Path::new(&cd), &Device::flex()).unwrap();
+    assert_eq!(from_m4.manifest.training.extra["derived_from"]["sha256"], source.manifest.sha256.as_str());
+    assert!(from_m4.manifest.training.command.contains("cm distill") && from_m4.manifest.training.command.contains("--from"));
+    assert!(from_m4.manifest.metrics.is_null());
+    assert!(cm_fails(&["export", "--name", "x", "--out", w]).contains("--run"));
 
     // A run can start from existing weights of the same network (--init): with a negligible
     // learning rate its export samples exactly like the weights it started from.

@@ -59,7 +59,7 @@ enum Command {
         #[command(flatten)]
         ct: CtOptions,
     },
-    /// Write a run's EMA weights and manifest into the weights folder.
+    /// Write a run's EMA weights and manifest into the weights folder (or re-export exported weights at another precision).
     Export(ExportArgs),
     /// Train the digit classifier whose features `eval` compares.
     Classifier(ClassifierOptions),
@@ -73,10 +73,15 @@ enum Command {
 }
 
 #[derive(Args)]
+#[command(group(clap::ArgGroup::new("source").required(true).args(["run", "from"])))]
 struct ExportArgs {
-    /// The run folder.
+    /// The run folder: export its EMA weights.
     #[arg(long)]
-    run: PathBuf,
+    run: Option<PathBuf>,
+    /// Or re-export exported weights (their manifest) at another precision, e.g. the shipped
+    /// student with fewer mantissa bits; their measurements are dropped (run `cm eval` again).
+    #[arg(long)]
+    from: Option<PathBuf>,
     /// Name of the files: <out>/<name>.bpk and .json.
     #[arg(long)]
     name: String,
@@ -265,7 +270,11 @@ fn run(cli: Cli) -> Result<(), String> {
         }
         Command::Ct { train, ct } => run_options::run(&train, ct.objective(), None, &device()?, &command),
         Command::Export(args) => {
-            let path = args.precision.export(&args.run, &args.out, &args.name, &command)?;
+            let path = match (&args.run, &args.from) {
+                (Some(run), _) => args.precision.export(run, &args.out, &args.name, &command)?,
+                (None, Some(from)) => args.precision.export_from(from, &args.out, &args.name, &command)?,
+                (None, None) => unreachable!("clap requires --run or --from"),
+            };
             eprintln!("exported {}", path.display());
             Ok(())
         }

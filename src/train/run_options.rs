@@ -133,8 +133,16 @@ impl PrecisionOptions {
     /// Exports the run's EMA weights as `<out>/<name>.bpk` + `.json` at this precision;
     /// `command` (the command line) goes into the manifest.
     pub fn export(&self, run: &Path, out: &Path, name: &str, command: &str) -> Result<PathBuf, String> {
-        let storage = if self.half { Storage::F16Planes } else { Storage::F32 };
-        trainer::export(run, out, name, storage, self.mantissa_bits, command).map_err(|e| e.to_string())
+        trainer::export(run, out, name, self.storage(), self.mantissa_bits, command).map_err(|e| e.to_string())
+    }
+
+    /// Re-exports the weights of the manifest `from` as `<out>/<name>` at this precision.
+    pub fn export_from(&self, from: &Path, out: &Path, name: &str, command: &str) -> Result<PathBuf, String> {
+        trainer::export_from(from, out, name, self.storage(), self.mantissa_bits, command).map_err(|e| e.to_string())
+    }
+
+    fn storage(&self) -> Storage {
+        if self.half { Storage::F16Planes } else { Storage::F32 }
     }
 }
 

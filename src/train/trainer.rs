@@ -461,6 +461,35 @@ pub fn model_kind(objective: &Objective) -> ModelKind {
     }
 }
 
+/// Re-exports exported weights (the manifest at `from`) at another precision: e.g. the shipped
+/// student at fewer mantissa bits, for a smaller download, after its run is gone. Everything but
+/// the storage is the source's; the command and the source's hash are recorded, and the source's
+/// measurements are dropped (they were taken on other weights: run `cm eval` again).
+pub fn export_from(from: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, mantissa_bits: Option<u32>, exported_by: &str) -> Result<PathBuf, TrainError> {
+    let source = Model::load(from, &Device::flex()).map_err(|e| TrainError::Settings(format!("--from {}: {e}", from.display())))?;
+    let mut manifest = source.manifest.clone();
+    manifest.storage = storage;
+    manifest.metrics = serde_json::Value::Null;
+    manifest.training.command = format!("{} && {exported_by}", manifest.training.command);
+    let extra = &mut manifest.training.extra;
+    extra.insert("derived_from".into(), serde_json::json!({ "manifest": from.display().to_string(), "sha256": source.manifest.sha256 }));
+    let mut net = source.net;
+    match mantissa_bits {
+        Some(bits) => {
+            extra.insert("mantissa_bits".into(), serde_json::json!(bits));
+            net = crate::weights::round_mantissas(net, bits);
+        }
+        None => {
+            extra.remove("mantissa_bits");
+        }
+    }
+    let kind = manifest.kind;
+    let mut model = Model { manifest, net };
+    let path = model.save(out_dir, name).map_err(|e| TrainError::Io(e.to_string()))?;
+    crate::weights::update_index(out_dir, name, kind).map_err(|e| TrainError::Io(e.to_string()))?;
+    Ok(path)
+}
+
 /// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json` at `storage` precision, rounded
 /// to `mantissa_bits` mantissa bits if given (see [`crate::weights::round_mantissas`]), with the
 /// commands that made them, and lists them in the folder's index. `exported_by`: the command that
