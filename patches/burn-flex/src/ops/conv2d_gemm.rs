@@ -78,14 +78,7 @@ impl Geometry {
             oh: (padded_h - ws[2]) / options.stride[0] + 1,
             ow: (padded_w - ws[3]) / options.stride[1] + 1,
         };
-        let sizes = [geo.batch, geo.c_in, geo.c_out, geo.k(), geo.n(), geo.h * geo.w];
-        if sizes.contains(&0) {
-            return None;
-        }
-        // Every buffer's length must fit in usize.
-        geo.batch.checked_mul(geo.c_out.max(geo.c_in))?.checked_mul(geo.n().max(geo.h * geo.w))?;
-        geo.k().checked_mul(geo.group() * geo.n())?;
-        Some(geo)
+        geo.checked()
     }
 
     /// The convolution whose input gradient `x` (`[B, C_in_t, H_t, W_t]`) transposed-convolved
@@ -117,13 +110,21 @@ impl Geometry {
             oh: xs[2],
             ow: xs[3],
         };
-        let sizes = [geo.batch, geo.c_in, geo.c_out, geo.k(), geo.n(), geo.h * geo.w];
-        if sizes.contains(&0) || options.padding_out.iter().zip(options.stride).any(|(&o, s)| o >= s) {
+        if options.padding_out.iter().zip(options.stride).any(|(&o, s)| o >= s) {
             return None;
         }
-        geo.batch.checked_mul(geo.c_out.max(geo.c_in))?.checked_mul(geo.n().max(geo.h * geo.w))?;
-        geo.k().checked_mul(geo.group() * geo.n())?;
-        Some(geo)
+        geo.checked()
+    }
+
+    /// `self`, unless a size is zero or a buffer's length would not fit in usize.
+    fn checked(self) -> Option<Self> {
+        let sizes = [self.batch, self.c_in, self.c_out, self.k(), self.n(), self.h * self.w];
+        if sizes.contains(&0) {
+            return None;
+        }
+        self.batch.checked_mul(self.c_out.max(self.c_in))?.checked_mul(self.n().max(self.h * self.w))?;
+        self.k().checked_mul(self.group() * self.n())?;
+        Some(self)
     }
 
     /// A 1x1 convolution with stride 1 and no padding, which `conv` runs straight on gemm already.
