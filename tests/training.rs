@@ -416,6 +416,24 @@ fn a_run_killed_at_any_point_of_a_save_twice_in_a_row_resumes_bit_for_bit() {
 }
 
 #[test]
+fn the_cosine_schedule_falls_from_lr_to_zero_and_older_runs_stay_constant() {
+    use consistency_models::train::trainer::{LrSchedule, learning_rate};
+    let data = data::load(&mnist()).unwrap().take(8);
+    let settings = RunSettings { lr: 1e-3, warmup: 10, steps: 110, lr_schedule: LrSchedule::Cosine, ..common::tiny_teacher_settings(&data, 110) };
+    let lr = |k| learning_rate(&settings, k);
+    assert!((lr(4) - 5e-4).abs() < 1e-12, "warm-up as before");
+    assert!((lr(10) - 1e-3).abs() < 1e-12 && (lr(60) - 5e-4).abs() < 1e-12 && lr(109) < 1e-6);
+    assert!((10..109).all(|k| lr(k + 1) < lr(k)), "falls at every step");
+    let constant = RunSettings { lr_schedule: LrSchedule::Constant, ..settings.clone() };
+    assert!((10..110).all(|k| learning_rate(&constant, k) == 1e-3));
+    // A run saved before the schedule existed has no such field, and resumes with a constant rate.
+    let mut json = serde_json::to_value(&settings).unwrap();
+    json.as_object_mut().unwrap().remove("lr_schedule");
+    let older: RunSettings = serde_json::from_value(json).unwrap();
+    assert_eq!(older.lr_schedule, LrSchedule::Constant);
+}
+
+#[test]
 fn bad_data_gives_errors_naming_the_path_and_problem() {
     let dir = temp("data");
     let missing = dir.join("nope");

@@ -12,7 +12,7 @@ use crate::train::data::{self, Dataset};
 use crate::train::device;
 use crate::train::losses::Metric;
 use crate::train::objectives::{Curriculum, LevelSampling, Objective, Weighting};
-use crate::train::trainer::{self, InitWeights, Invocation, RunSettings};
+use crate::train::trainer::{self, InitWeights, Invocation, LrSchedule, RunSettings};
 use crate::train::watch::Watch;
 use crate::unet::UNetConfig;
 use crate::weights::{ModelKind, Storage};
@@ -46,6 +46,9 @@ pub struct RunOptions {
     /// Linear learning-rate warm-up steps.
     #[arg(long, default_value_t = 200)]
     pub warmup: u64,
+    /// The learning rate after the warm-up: constant, or cosine down to zero at the last step.
+    #[arg(long, value_enum, default_value_t = LrSchedule::Constant)]
+    pub lr_schedule: LrSchedule,
     /// Decay of the EMA used for sampling and export.
     #[arg(long, default_value_t = 0.999)]
     pub ema: f64,
@@ -168,6 +171,7 @@ impl RunOptions {
             batch: self.batch,
             lr: self.lr,
             warmup: self.warmup,
+            lr_schedule: self.lr_schedule,
             ema: self.ema,
             label_dropout: self.label_dropout,
             seed: self.seed,

@@ -39,6 +39,9 @@ pub struct RunSettings {
     pub batch: usize,
     pub lr: f64,
     pub warmup: u64,
+    /// How the learning rate moves after the warm-up (runs from before it existed: constant).
+    #[serde(default)]
+    pub lr_schedule: LrSchedule,
     /// Decay of the slow EMA used for sampling.
     pub ema: f64,
     /// Probability of replacing a label by "any" (so one model serves both uses).
@@ -175,9 +178,30 @@ fn ema_decay(decay: f64, k: u64) -> f64 {
     decay.min((1 + k) as f64 / (10 + k) as f64)
 }
 
-/// Learning rate at step `k`: linear warm-up, then constant (as EDM).
-fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
-    settings.lr * ((k + 1) as f64 / settings.warmup.max(1) as f64).min(1.0)
+/// The learning rate after the warm-up (`--lr-schedule`).
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize, clap::ValueEnum)]
+#[serde(rename_all = "kebab-case")]
+pub enum LrSchedule {
+    /// `--lr` to the end (as EDM).
+    #[default]
+    Constant,
+    /// From `--lr` down to zero at the last step along half a cosine (as ECT and iCT's later
+    /// work fine-tune): for a run that should settle rather than wander.
+    Cosine,
+}
+
+/// Learning rate at step `k`: linear warm-up, then the run's schedule.
+pub fn learning_rate(settings: &RunSettings, k: u64) -> f64 {
+    let warm = settings.lr * ((k + 1) as f64 / settings.warmup.max(1) as f64).min(1.0);
+    match settings.lr_schedule {
+        LrSchedule::Constant => warm,
+        LrSchedule::Cosine if k < settings.warmup => warm,
+        LrSchedule::Cosine => {
+            let span = settings.steps.saturating_sub(settings.warmup).max(1) as f64;
+            let t = ((k - settings.warmup) as f64 / span).min(1.0);
+            settings.lr * 0.5 * (1.0 + (core::f64::consts::PI * t).cos())
+        }
+    }
 }
 
 fn new_training(settings: &RunSettings, ad: &Device, init: Option<&UNet>) -> Result<Training, TrainError> {

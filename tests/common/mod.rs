@@ -48,6 +48,7 @@ pub fn tiny_teacher_settings(data: &consistency_models::train::data::Dataset, st
         batch: 4,
         lr: 2e-3,
         warmup: 2,
+        lr_schedule: Default::default(),
         ema: 0.9,
         label_dropout: 0.1,
         seed: 3,
