@@ -185,8 +185,8 @@ pub enum LrSchedule {
     /// `--lr` to the end (as EDM).
     #[default]
     Constant,
-    /// From `--lr` down to zero at the last step along half a cosine (as ECT and iCT's later
-    /// work fine-tune): for a run that should settle rather than wander.
+    /// From `--lr` down to zero at the last step along half a cosine: for a run that should
+    /// settle rather than wander.
     Cosine,
 }
 
