@@ -14,7 +14,7 @@ use burn::module::Module;
 use burn::optim::AdamConfig;
 use burn::tensor::{Device, Tensor, TensorData};
 use consistency_models::sampling::SampleRequest;
-use consistency_models::train::data_parallel;
+use consistency_models::train::{data_parallel, device};
 use consistency_models::{UNCONDITIONAL, UNetConfig, burn};
 
 /// Seconds of each of `n` calls of `f`, after one call to warm up.
@@ -55,9 +55,9 @@ fn train_step_times(config: &UNetConfig, batch: usize, threads: usize, n: usize)
     let mut net = Some(config.init(&ad));
     let params = net.as_ref().unwrap().num_params();
     let x = SampleRequest::new(0, batch, UNCONDITIONAL).noise(0, &plain);
-    let shards: Vec<(Tensor<4>, Tensor<1>, Vec<usize>)> = (0..threads)
-        .map(|i| {
-            let (start, end) = (i * batch / threads, (i + 1) * batch / threads);
+    let shards: Vec<(Tensor<4>, Tensor<1>, Vec<usize>)> = data_parallel::shard_ranges(batch, threads)
+        .map(|range| {
+            let (start, end) = (range.start, range.end);
             let x = Tensor::<4>::from_data(x.clone().narrow(0, start, end - start).into_data(), &ad);
             let c = Tensor::<1>::from_data(TensorData::new(vec![0.1f32; end - start], [end - start]), &ad);
             (x, c, vec![UNCONDITIONAL; end - start])
@@ -81,7 +81,7 @@ fn main() {
     if args.first().is_some_and(|a| a == "--json") {
         let threads = match args.get(1).map(String::as_str) {
             Some("--threads") => args.get(2).and_then(|t| t.parse().ok()).expect("--threads N"),
-            _ => std::thread::available_parallelism().map_or(1, usize::from),
+            _ => device::default_threads(&Device::flex()),
         };
         for (name, channels) in [("teacher", 24), ("student", 16)] {
             let config = UNetConfig::new().with_base_channels(channels).with_channel_mult(vec![1, 2, 2]);

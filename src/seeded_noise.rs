@@ -79,15 +79,8 @@ impl SeededNoise {
     /// `len` consecutive standard normals starting at `first` (the fast path samplers use).
     pub fn normals(&self, step: u32, first: u64, len: usize) -> Vec<f32> {
         let mut out = Vec::with_capacity(len);
-        let end = first + len as u64;
-        let mut element = first;
-        while element < end {
-            let block = element / 4;
-            let values = box_muller(&self.block(step, block));
-            let lane_start = (element % 4) as usize;
-            let lane_end = ((end - block * 4).min(4)) as usize;
-            out.extend_from_slice(&values[lane_start..lane_end]);
-            element = (block + 1) * 4;
+        for (block, lanes) in covering_blocks(first, len) {
+            out.extend_from_slice(&box_muller(&self.block(step, block))[lanes]);
         }
         out
     }
@@ -102,17 +95,21 @@ impl SeededNoise {
     pub fn bernoulli(&self, step: u32, first: u64, len: usize, p: f64) -> Vec<bool> {
         let threshold = (p * 4_294_967_296.0).min(4_294_967_296.0);
         let mut out = Vec::with_capacity(len);
-        let end = first + len as u64;
-        let mut element = first;
-        while element < end {
-            let block = element / 4;
-            let words = self.block(step, block);
-            let lanes = (element % 4) as usize..((end - block * 4).min(4)) as usize;
-            out.extend(words[lanes].iter().map(|&w| f64::from(w) < threshold));
-            element = (block + 1) * 4;
+        for (block, lanes) in covering_blocks(first, len) {
+            out.extend(self.block(step, block)[lanes].iter().map(|&w| f64::from(w) < threshold));
         }
         out
     }
+}
+
+/// The generator blocks (four elements each) that cover elements `first..first + len`, each with
+/// the lanes of it inside that range.
+fn covering_blocks(first: u64, len: usize) -> impl Iterator<Item = (u64, core::ops::Range<usize>)> {
+    let end = first + len as u64;
+    (first / 4..end.div_ceil(4)).map(move |block| {
+        let start = block * 4;
+        (block, (first.max(start) - start) as usize..(end - start).min(4) as usize)
+    })
 }
 
 /// Box-Muller on two pairs of words: `r = sqrt(-2 ln u1)`, `(r cos 2 pi u2, r sin 2 pi u2)`.

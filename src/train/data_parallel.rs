@@ -12,6 +12,13 @@ use burn::tensor::{Device, Tensor};
 
 use crate::unet::UNet;
 
+/// `len` items cut into `n` consecutive ranges of near-equal size (fewer if there are fewer items):
+/// how a batch is split into shards.
+pub fn shard_ranges(len: usize, n: usize) -> impl Iterator<Item = core::ops::Range<usize>> {
+    let n = n.clamp(1, len.max(1));
+    (0..n).map(move |i| i * len / n..(i + 1) * len / n)
+}
+
 /// The summed loss of `shards` and the gradients of that sum for `model`'s parameters. `loss`
 /// gives a shard's loss on the network it is handed; weight each by its share of the batch (a
 /// shard of `n` of `B` images: `n / B` times its mean) and the sum is the whole batch's loss.

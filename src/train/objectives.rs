@@ -9,6 +9,7 @@ use crate::consistency_function::ConsistencyFunction;
 use crate::ct_schedule::{CtSchedule, IctSchedule, ict_pair_weight, lognormal_pair_probabilities, pick_pair};
 use crate::denoiser::Denoiser;
 use crate::noise_levels::SigmaConfig;
+use crate::train::data_parallel::shard_ranges;
 use crate::train::losses::{Metric, denoising_loss, distance, weighted_mean};
 use crate::unet::{DropoutMasks, UNet};
 use crate::model::Model;
@@ -129,11 +130,9 @@ impl Batch {
     /// The batch cut into `n` consecutive shards of near-equal size (fewer if the batch is
     /// smaller), each with the draws and dropout masks its images have in the whole batch.
     pub fn shards(&self, n: usize) -> Vec<Batch> {
-        let b = self.len();
-        let n = n.clamp(1, b.max(1));
-        (0..n)
-            .map(|i| {
-                let (start, end) = (i * b / n, (i + 1) * b / n);
+        shard_ranges(self.len(), n)
+            .map(|range| {
+                let (start, end) = (range.start, range.end);
                 Batch {
                     clean: self.clean.clone().narrow(0, start, end - start),
                     labels: self.labels[start..end].to_vec(),

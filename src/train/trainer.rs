@@ -497,21 +497,8 @@ pub fn export_from(from: &Path, out_dir: &Path, name: &str, storage: crate::weig
     manifest.training.command = format!("{} && {exported_by}", manifest.training.command);
     let extra = &mut manifest.training.extra;
     extra.insert("derived_from".into(), serde_json::json!({ "manifest": from.display().to_string(), "sha256": source.manifest.sha256 }));
-    let mut net = source.net;
-    match mantissa_bits {
-        Some(bits) => {
-            extra.insert("mantissa_bits".into(), serde_json::json!(bits));
-            net = crate::weights::round_mantissas(net, bits);
-        }
-        None => {
-            extra.remove("mantissa_bits");
-        }
-    }
-    let kind = manifest.kind;
-    let mut model = Model { manifest, net };
-    let path = model.save(out_dir, name).map_err(|e| TrainError::Io(e.to_string()))?;
-    crate::weights::update_index(out_dir, name, kind).map_err(|e| TrainError::Io(e.to_string()))?;
-    Ok(path)
+    extra.remove("mantissa_bits");
+    write_export(manifest, source.net, mantissa_bits, out_dir, name)
 }
 
 /// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json` at `storage` precision, rounded
@@ -535,9 +522,14 @@ pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::S
     extra.insert("settings".into(), serde_json::to_value(s).expect("settings serialise"));
     extra.insert("train_seconds".into(), serde_json::json!(state.elapsed_secs.round()));
     extra.insert("parameters".into(), serde_json::json!(t.ema.num_params()));
-    let mut net = t.ema;
+    write_export(manifest, t.ema, mantissa_bits, out_dir, name)
+}
+
+/// Saves `net` under `manifest` as `<out_dir>/<name>`, rounded to `mantissa_bits` if given (and
+/// recorded), and lists it in the folder's index.
+fn write_export(mut manifest: Manifest, mut net: UNet, mantissa_bits: Option<u32>, out_dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
     if let Some(bits) = mantissa_bits {
-        extra.insert("mantissa_bits".into(), serde_json::json!(bits));
+        manifest.training.extra.insert("mantissa_bits".into(), serde_json::json!(bits));
         net = crate::weights::round_mantissas(net, bits);
     }
     let kind = manifest.kind;

@@ -27,6 +27,7 @@ use burn_backend::ops::{ConvOptions, ConvTransposeOptions, FloatTensorOps, Modul
 use burn_backend::{DType, TensorMetadata};
 use burn_std::{Bytes, Shape, Slice};
 
+use crate::ops::mask::uninit_vec;
 use crate::{Flex, FlexTensor, Layout};
 
 /// Columns to aim for in one gemm: images are grouped until their output maps reach this.
@@ -265,33 +266,26 @@ fn gemm(m: usize, n: usize, k: usize, dst: &mut [f32], dst_rs: usize, accumulate
     }
 }
 
-/// Gathers `dy` (`[B, C_out, N]`) of images `b0..b0+g` into `[C_out, g*N]`.
-fn gather_output_grad(dy: &[f32], geo: &Geometry, b0: usize, g: usize, out: &mut [f32]) {
+/// The output gradient `dy` (`[B, C_out, N]`) of images `b0..b0+g` as `[C_out, g*N]`: a slice of
+/// `dy` for one image, else gathered into `buffer` (at least `C_out * g * N` long).
+fn output_grad_group<'a>(dy: &'a [f32], geo: &Geometry, b0: usize, g: usize, buffer: &'a mut [f32]) -> &'a [f32] {
     let n = geo.n();
+    if g == 1 {
+        return &dy[b0 * geo.c_out * n..][..geo.c_out * n];
+    }
+    let out = &mut buffer[..geo.c_out * g * n];
     for co in 0..geo.c_out {
         for bi in 0..g {
             out[co * g * n + bi * n..][..n].copy_from_slice(&dy[((b0 + bi) * geo.c_out + co) * n..][..n]);
         }
     }
+    out
 }
 
 /// The image groups of a batch: `(first image, images)`.
 fn groups(geo: &Geometry) -> impl Iterator<Item = (usize, usize)> {
     let g = geo.group();
     (0..geo.batch).step_by(g).map(move |b0| (b0, g.min(geo.batch - b0)))
-}
-
-/// A buffer of `len` values that the caller writes in full before reading any (im2col, gemm
-/// without `read_dst`, row copies): it is not zeroed first, which cost a pass over memory per
-/// buffer.
-fn written_before_read(len: usize) -> Vec<f32> {
-    let mut v = Vec::with_capacity(len);
-    // SAFETY: every caller writes all `len` elements before reading one (see each use).
-    #[allow(clippy::uninit_vec)]
-    unsafe {
-        v.set_len(len);
-    }
-    v
 }
 
 /// Adds one bias per channel to `[B, C, spatial]` values.
@@ -317,10 +311,10 @@ pub(crate) fn forward(x: FlexTensor, weight: FlexTensor, bias: Option<FlexTensor
     let (xd, wd): (&[f32], &[f32]) = (x.storage(), weight.storage());
     let (k, n) = (geo.k(), geo.n());
     // Written in full: by gemm (one image per group) or the row copies (several).
-    let mut out = written_before_read(geo.batch * geo.c_out * n);
+    let mut out = uninit_vec::<f32>(geo.batch * geo.c_out * n);
     // Written in full by im2col, then by gemm.
-    let mut cols = written_before_read(k * geo.group() * n);
-    let mut tmp = if geo.group() > 1 { written_before_read(geo.c_out * geo.group() * n) } else { Vec::new() };
+    let mut cols = uninit_vec::<f32>(k * geo.group() * n);
+    let mut tmp = if geo.group() > 1 { uninit_vec::<f32>(geo.c_out * geo.group() * n) } else { Vec::new() };
     for (b0, g) in groups(&geo) {
         let cols = &mut cols[..k * g * n];
         im2col(xd, &geo, b0, g, cols);
@@ -348,19 +342,14 @@ pub(crate) fn weight_grad(x: FlexTensor, dy: FlexTensor, geo: Geometry) -> FlexT
     let (xd, dyd): (&[f32], &[f32]) = (x.storage(), dy.storage());
     let (k, n) = (geo.k(), geo.n());
     // Written in full by the first group's gemm (without `read_dst`), then accumulated.
-    let mut dw = written_before_read(geo.c_out * k);
+    let mut dw = uninit_vec::<f32>(geo.c_out * k);
     // Written in full by im2col and by the gather of the output gradient.
-    let mut cols = written_before_read(k * geo.group() * n);
-    let mut gathered = if geo.group() > 1 { written_before_read(geo.c_out * geo.group() * n) } else { Vec::new() };
+    let mut cols = uninit_vec::<f32>(k * geo.group() * n);
+    let mut gathered = if geo.group() > 1 { uninit_vec::<f32>(geo.c_out * geo.group() * n) } else { Vec::new() };
     for (i, (b0, g)) in groups(&geo).enumerate() {
         let cols = &mut cols[..k * g * n];
         im2col(xd, &geo, b0, g, cols);
-        let dy_group: &[f32] = if g == 1 {
-            &dyd[b0 * geo.c_out * n..][..geo.c_out * n]
-        } else {
-            gather_output_grad(dyd, &geo, b0, g, &mut gathered[..geo.c_out * g * n]);
-            &gathered[..geo.c_out * g * n]
-        };
+        let dy_group = output_grad_group(dyd, &geo, b0, g, &mut gathered);
         // dW[C_out, K] += dY[C_out, gN] x cols^T (cols read as [gN, K]: row stride 1, column stride gN).
         gemm(geo.c_out, k, g * n, &mut dw, k, i > 0, dy_group, g * n, 1, cols, 1, g * n);
     }
@@ -375,15 +364,10 @@ pub(crate) fn input_grad(weight: FlexTensor, dy: FlexTensor, bias: Option<FlexTe
     let (k, n) = (geo.k(), geo.n());
     let mut dx = vec![0.0f32; geo.batch * geo.c_in * geo.h * geo.w];
     // Written in full by gemm (without `read_dst`) and by the gather of the output gradient.
-    let mut dcols = written_before_read(k * geo.group() * n);
-    let mut gathered = if geo.group() > 1 { written_before_read(geo.c_out * geo.group() * n) } else { Vec::new() };
+    let mut dcols = uninit_vec::<f32>(k * geo.group() * n);
+    let mut gathered = if geo.group() > 1 { uninit_vec::<f32>(geo.c_out * geo.group() * n) } else { Vec::new() };
     for (b0, g) in groups(&geo) {
-        let dy_group: &[f32] = if g == 1 {
-            &dyd[b0 * geo.c_out * n..][..geo.c_out * n]
-        } else {
-            gather_output_grad(dyd, &geo, b0, g, &mut gathered[..geo.c_out * g * n]);
-            &gathered[..geo.c_out * g * n]
-        };
+        let dy_group = output_grad_group(dyd, &geo, b0, g, &mut gathered);
         let dcols = &mut dcols[..k * g * n];
         // dcols[K, gN] = W^T (W read as [K, C_out]: row stride 1, column stride K) x dY[C_out, gN].
         gemm(k, g * n, geo.c_out, dcols, g * n, false, wd, 1, k, dy_group, g * n, 1);

@@ -8,9 +8,8 @@ use crate::{FlexTensor, Layout};
 
 /// Allocate a Vec of given length without zeroing.
 /// The caller must write every element before reading.
-#[cfg(feature = "simd")]
 #[inline]
-fn uninit_vec<T: Copy>(len: usize) -> Vec<T> {
+pub(crate) fn uninit_vec<T: Copy>(len: usize) -> Vec<T> {
     let mut v = Vec::with_capacity(len);
     #[allow(clippy::uninit_vec)]
     unsafe {
