@@ -227,6 +227,14 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     };
     assert_eq!(tuned(true), (Some(1), None));
     assert_eq!(tuned(false), (Some(1), Some(1)));
+    // `--teacher-best-only` measures the teacher at Heun 35 NFE alone (to compare checkpoints).
+    cm(&[
+        "eval", "--teacher", &teacher, "--cd", &cd, "--ct", &ct, "--classifier", &classifier, "--data", d, "--samples", "20", "--batch", "20",
+        "--only", "teacher", "--teacher-best-only", "--out", metrics.to_str().unwrap(), "--readme", readme.to_str().unwrap(),
+    ]);
+    let rows: serde_json::Value = serde_json::from_str(&std::fs::read_to_string(&metrics).unwrap()).unwrap();
+    let teacher_rows: Vec<_> = rows.as_array().unwrap().iter().filter(|r| r["model"] == "teacher").map(|r| (r["sampler"].as_str().unwrap().to_string(), r["nfe"].as_u64().unwrap())).collect();
+    assert_eq!(teacher_rows, [("heun".to_string(), 35)]);
     std::fs::remove_dir_all(dir).ok();
 }
 

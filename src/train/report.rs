@@ -64,6 +64,11 @@ pub struct EvalOptions {
     /// with metrics, so models can be evaluated in separate (even parallel) runs.
     #[arg(long, value_delimiter = ',')]
     pub only: Vec<String>,
+    /// Measure the teacher at its best setting only (Heun, 35 NFE) instead of its whole curve of
+    /// samplers and budgets: for comparing a run's checkpoints (`cm export --run`) in a third of
+    /// the time. Its manifest then holds that one row.
+    #[arg(long)]
+    pub teacher_best_only: bool,
 }
 
 /// Greedy search of intermediate levels: for k steps, keep the best levels of k - 1 steps and try
@@ -118,7 +123,11 @@ pub fn evaluate_models(args: &EvalOptions, device: &Device) -> Result<String, St
             }
             args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k, eval::label_choice(args.conditional)))).collect()
         } else {
-            eval::teacher_settings(&model)
+            let mut settings = eval::teacher_settings(&model);
+            if args.teacher_best_only {
+                settings.truncate(1);
+            }
+            settings
         };
         let mut model_rows = Vec::new();
         for (method, levels) in settings {
