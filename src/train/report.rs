@@ -122,12 +122,10 @@ pub fn evaluate_models(args: &EvalOptions, device: &Device) -> Result<String, St
                 tune_levels(&mut model, &args.steps, args, &classifier, &reference, device);
             }
             args.steps.iter().map(|&k| (Method::Consistency, model.levels_for_steps(k, eval::label_choice(args.conditional)))).collect()
+        } else if args.teacher_best_only {
+            vec![eval::teacher_best_setting(&model)]
         } else {
-            let mut settings = eval::teacher_settings(&model);
-            if args.teacher_best_only {
-                settings.truncate(1);
-            }
-            settings
+            eval::teacher_settings(&model)
         };
         let mut model_rows = Vec::new();
         for (method, levels) in settings {
