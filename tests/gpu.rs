@@ -51,7 +51,7 @@ fn the_samplers_give_the_cpus_pixels_on_the_gpu() {
 
 fn invocation(run: &Path, device: Device, resume: bool, max_steps_now: Option<u64>) -> Invocation {
     let init = (!resume).then(|| tiny_net(11));
-    Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume, max_steps_now, show_progress: false, init, device, watch: None, threads: 1 }
+    Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume, max_steps_now, max_minutes_now: None, show_progress: false, init, device, watch: None, threads: 1 }
 }
 
 fn losses(run: &Path) -> Vec<f64> {

@@ -314,7 +314,7 @@ fn a_run_committed_under_runs_resumes_bit_for_bit_from_a_fresh_clone() {
 /// checkpoint after every step.
 fn tiny_run(data: &data::Dataset, run: &Path, steps: u64) -> (RunSettings, Invocation) {
     let settings = common::tiny_teacher_settings(data, steps);
-    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, show_progress: false, init: None, device: Device::flex(), watch: None, threads: 1 };
+    let inv = Invocation { run_dir: run.to_path_buf(), command: "test".into(), resume: false, max_steps_now: None, max_minutes_now: None, show_progress: false, init: None, device: Device::flex(), watch: None, threads: 1 };
     (settings, inv)
 }
 
@@ -420,6 +420,22 @@ fn a_run_killed_at_any_point_of_a_save_twice_in_a_row_resumes_bit_for_bit() {
         }
         assert!(params(&run) == expected_model, "op {op}: the same weights");
     }
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn a_run_out_of_minutes_stops_at_a_checkpoint_and_resumes_to_the_end() {
+    let dir = temp("minutes");
+    let data = data::load(&mnist()).unwrap().take(64);
+    let run = dir.join("run");
+    let (settings, inv) = tiny_run(&data, &run, 3);
+    // No time at all: the step under way is finished and saved, then the invocation stops.
+    let stopped = train(settings.clone(), &data, None, &Invocation { max_minutes_now: Some(0.0), ..inv }).unwrap();
+    assert_eq!(stopped.step, 1);
+    assert_eq!(checkpoint::latest_with_step(&run).unwrap().1, 1, "the checkpoint holds the last step");
+    let resume = Invocation { resume: true, ..tiny_run(&data, &run, 3).1 };
+    assert_eq!(train(settings, &data, None, &resume).unwrap().step, 3);
+    assert_eq!(log(&run).iter().map(|l| l.step).collect::<Vec<_>>(), vec![1, 2, 3]);
     std::fs::remove_dir_all(dir).ok();
 }
 

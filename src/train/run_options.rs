@@ -38,6 +38,10 @@ pub struct RunOptions {
     /// Stop this invocation after N steps (the run stays resumable).
     #[arg(long)]
     pub max_steps_now: Option<u64>,
+    /// Stop this invocation after N minutes of training, at a checkpoint (the run stays
+    /// resumable): a burst on a machine lent for a while.
+    #[arg(long)]
+    pub max_minutes_now: Option<f64>,
     #[arg(long, default_value_t = 64)]
     pub batch: usize,
     /// Adam learning rate.
@@ -216,6 +220,7 @@ pub fn run(args: &RunOptions, objective: Objective, teacher: Option<&Model>, dev
         command: command.to_string(),
         resume: args.resume,
         max_steps_now: args.max_steps_now,
+        max_minutes_now: args.max_minutes_now,
         show_progress: !args.quiet,
         init: init.map(|(_, net)| net),
         device: device.clone(),

@@ -256,6 +256,9 @@ pub struct Invocation {
     pub resume: bool,
     /// Stop after this many steps of this invocation (tests, timed bursts); the run stays resumable.
     pub max_steps_now: Option<u64>,
+    /// Stop after the step during which this many minutes of this invocation have passed, with a
+    /// checkpoint; the run stays resumable.
+    pub max_minutes_now: Option<f64>,
     pub show_progress: bool,
     /// The network a new run starts from (`RunSettings::init` records where it came from).
     pub init: Option<UNet>,
@@ -290,7 +293,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
     cut_log(&run.join(watch::FD_LOG), state.step)?;
     let mut log = std::fs::OpenOptions::new().create(true).append(true).open(&log_path).map_err(io("log.jsonl"))?;
 
-    let end = inv.max_steps_now.map_or(settings.steps, |n| (state.step + n).min(settings.steps));
+    let mut end = inv.max_steps_now.map_or(settings.steps, |n| (state.step + n).min(settings.steps));
     let bar = progress_bar(state.step, settings.steps, inv.show_progress);
     let started = Instant::now();
     let elapsed_before = state.elapsed_secs;
@@ -317,6 +320,9 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
         interval_steps += 1;
         bar.set_position(state.step);
 
+        if inv.max_minutes_now.is_some_and(|m| started.elapsed().as_secs_f64() >= m * 60.0) {
+            end = state.step;
+        }
         let done = state.step == end;
         if state.step % settings.log_every == 0 || done {
             let rate = interval_steps as f64 / interval_start.elapsed().as_secs_f64();
@@ -337,7 +343,7 @@ pub fn train(settings: RunSettings, data: &Dataset, teacher: Option<&Model>, inv
             bar.suspend(|| eprintln!("step {}: FD {:.2} with labels 0-9, {:.2} for any digit ({} samples each)", state.step, line.labels.fd, line.any.fd, w.samples));
             draw_curves_or_say(run, &bar);
         }
-        if settings.sample_every > 0 && (state.step % settings.sample_every == 0 || done) {
+        if done || (settings.sample_every > 0 && state.step % settings.sample_every == 0) {
             sample_grid(&settings, &t.ema, &run.join("samples").join(format!("step{:07}.png", state.step)), &plain)?;
         }
         if done || last_checkpoint.elapsed().as_secs_f64() > settings.checkpoint_minutes * 60.0 {
