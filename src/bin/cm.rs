@@ -6,6 +6,7 @@
 //! cm ct       --run runs/ct --ict                        # consistency training from scratch
 //! cm classifier                                           # the evaluation's feature network
 //! cm eval                                                 # FD table -> weights/metrics.json, README
+//! cm progress --try CD=runs/cd --teacher weights/teacher.json --out progress.svg   # FD against steps
 //! cm sample   --model weights/cd.json --steps 2 --out samples/
 //! ```
 //! Every long command shows a progress bar, checkpoints atomically, and continues with `--resume`.
@@ -20,6 +21,7 @@ use consistency_models::sampling::{LabelChoice, Method, PIXELS, SampleRequest, S
 use consistency_models::train::classifier::ClassifierOptions;
 use consistency_models::train::device::DeviceChoice;
 use consistency_models::train::images::{read_gray_png, write_grid, write_gray_png};
+use consistency_models::train::progress::{self, ProgressOptions};
 use consistency_models::train::report::{EvalOptions, evaluate_models};
 use consistency_models::train::run_options::{self, CtOptions, DistillOptions, PrecisionOptions, RunOptions, TeacherOptions};
 use consistency_models::Model;
@@ -65,6 +67,9 @@ enum Command {
     Classifier(ClassifierOptions),
     /// Measure every model: Fréchet distance, confidence, class balance, copies, time per sample.
     Eval(EvalOptions),
+    /// Draw the FD of several tries (runs, branches of runs, exported models) against their
+    /// training steps, beside the teacher and the goals: does a goal come within reach?
+    Progress(ProgressOptions),
     /// Edit without retraining (Algorithm 4): inpaint, turn a drawing into a digit, clean up a
     /// noisy digit, or morph between two seeds. PNG in, PNG out.
     Edit(EditArgs),
@@ -281,6 +286,10 @@ fn run(cli: Cli) -> Result<(), String> {
         Command::Classifier(options) => options.train_and_save(&command, &device()?),
         Command::Eval(options) => {
             println!("{}", evaluate_models(&options, &device()?)?);
+            Ok(())
+        }
+        Command::Progress(options) => {
+            eprintln!("wrote {}", progress::draw(&options)?.display());
             Ok(())
         }
         Command::Edit(args) => edit_command(&args, &device()?),

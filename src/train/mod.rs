@@ -8,7 +8,7 @@
 //!   measuring itself every so often ([`watch`]);
 //! - [`classifier`], [`frechet`], [`precision_recall`], [`pixel_stats`] and [`eval`]: the gauges
 //!   of quality, [`report`]: `cm eval` end to end (tuned levels, the table, the grids, the
-//!   README), and [`plots`]: the charts;
+//!   README), [`plots`]: the charts, and [`progress`]: quality against training steps across tries;
 //! - [`images`]: PNG in and out.
 
 pub mod checkpoint;
@@ -25,6 +25,7 @@ pub mod objectives;
 pub mod pixel_stats;
 pub mod plots;
 pub mod precision_recall;
+pub mod progress;
 pub mod report;
 pub mod run_options;
 pub mod trainer;

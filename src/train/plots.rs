@@ -1,20 +1,39 @@
 //! Pictures of the numbers (plotters, SVG): quality against network evaluations for every model
-//! of the table, and a training run's loss and periodic FD against its steps.
+//! of the table, a training run's loss and periodic FD against its steps, and the FD of several
+//! tries against their training steps beside the teacher and the goals.
 
 use std::path::Path;
 
 use plotters::prelude::*;
 
 use crate::train::eval::Row;
+use crate::train::progress::Point;
 
-/// One line of a chart: a name, a colour, and its points.
+/// One line of a chart: a name, a colour, and its points; a dashed line is a level to compare
+/// with (drawn without markers).
 struct Line {
     name: String,
     colour: RGBColor,
     points: Vec<(f64, f64)>,
+    dashed: bool,
 }
 
-const COLOURS: [RGBColor; 5] = [RGBColor(31, 119, 180), RGBColor(255, 127, 14), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(148, 103, 189)];
+impl Line {
+    fn new(name: impl Into<String>, colour: RGBColor, points: Vec<(f64, f64)>) -> Self {
+        Self { name: name.into(), colour, points, dashed: false }
+    }
+}
+
+const COLOURS: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(23, 190, 207),
+];
 
 fn plot_error(e: impl std::fmt::Display) -> String {
     format!("drawing a chart: {e}")
@@ -36,17 +55,32 @@ fn tick(v: &f64) -> String {
     }
 }
 
+/// A tick label of a logarithmic axis: only at 1, 2 and 5 times a power of ten, so that the
+/// labels of a decade do not crowd its top.
+fn log_tick(v: &f64) -> String {
+    let leading = v / 10f64.powf(v.abs().log10().floor());
+    if [1.0, 2.0, 5.0].iter().any(|d| (leading - d).abs() < 1e-6) { tick(v) } else { String::new() }
+}
+
 /// Draws `panels` side by side, each a titled chart of its lines, into an SVG file. The x axis is
 /// logarithmic when `log_x`; a y axis spanning more than a factor of 20 is logarithmic too.
-fn draw(path: &Path, x_label: &str, y_label: &str, log_x: bool, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
-    let root = SVGBackend::new(path, (480 * panels.len() as u32, 380)).into_drawing_area();
+/// With `legend_above`, the y axis is logarithmic and reaches high enough that the legend (upper
+/// right) sits above every point.
+fn draw(path: &Path, (width, height): (u32, u32), x_label: &str, y_label: &str, log_x: bool, legend_above: bool, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
+    let root = SVGBackend::new(path, (width * panels.len() as u32, height)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     for (area, (title, lines)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
         let xs = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
-        let ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+        let mut ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+        let log_y = legend_above || ys.end / ys.start > 20.0 * 1.69; // the margins add a factor of 1.3 at each end
+        if legend_above {
+            // The legend's share of the plot's height: 16 px a line and its frame, of the height
+            // less the title and the x axis.
+            let share = ((lines.len() as f64 * 16.0 + 24.0) / (height as f64 - 90.0)).min(0.6);
+            ys.end = if log_y { ys.end * (ys.end / ys.start).powf(share / (1.0 - share)) } else { ys.end + (ys.end - ys.start) * share / (1.0 - share) };
+        }
         let linear = |r: std::ops::Range<f64>| 0.0..r.end / 1.3 * 1.03; // from 0, just past the last point
-        let log_y = ys.end / ys.start > 20.0 * 1.69; // the margins add a factor of 1.3 at each end
-        let labels = (title.as_str(), lines.as_slice(), x_label, y_label);
+        let labels = (title.as_str(), lines.as_slice(), x_label, y_label, log_y);
         match (log_x, log_y) {
             (true, true) => panel(area, labels, xs.log_scale(), ys.log_scale()),
             (true, false) => panel(area, labels, xs.log_scale(), ys),
@@ -58,7 +92,7 @@ fn draw(path: &Path, x_label: &str, y_label: &str, log_x: bool, panels: &[(Strin
 }
 
 /// One chart of `lines` in `area` (with its title and axis labels) over `x` and `y`.
-fn panel<X, Y>(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, (title, lines, x_label, y_label): (&str, &[Line], &str, &str), x: X, y: Y) -> Result<(), String>
+fn panel<X, Y>(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, (title, lines, x_label, y_label, log_y): (&str, &[Line], &str, &str, bool), x: X, y: Y) -> Result<(), String>
 where
     X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
     X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
@@ -76,15 +110,23 @@ where
         .configure_mesh()
         .light_line_style(WHITE)
         .x_labels(8)
-        .y_labels(8)
+        .y_labels(if log_y { 40 } else { 8 }) // a log axis: every 1-9 x 10^k, labelled at 1, 2, 5 (`log_tick`)
         .x_label_formatter(&tick)
-        .y_label_formatter(&tick)
+        .y_label_formatter(if log_y { &log_tick } else { &tick })
         .x_desc(x_label)
         .y_desc(y_label)
         .draw()
         .map_err(plot_error)?;
     for line in lines.iter().filter(|l| !l.points.is_empty()) {
         let colour = line.colour;
+        if line.dashed {
+            chart
+                .draw_series(DashedLineSeries::new(line.points.clone(), 6, 4, colour.stroke_width(2)))
+                .map_err(plot_error)?
+                .label(line.name.clone())
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 5, y), (x + 9, y), (x + 16, y)], colour.stroke_width(2)));
+            continue;
+        }
         chart
             .draw_series(LineSeries::new(line.points.clone(), colour.stroke_width(2)))
             .map_err(plot_error)?
@@ -108,7 +150,7 @@ pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
                 Some(i) => &mut lines[i],
                 None => {
                     let colour = COLOURS[lines.len() % COLOURS.len()];
-                    lines.push(Line { name, colour, points: Vec::new() });
+                    lines.push(Line::new(name, colour, Vec::new()));
                     lines.last_mut().expect("just pushed")
                 }
             };
@@ -119,7 +161,7 @@ pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
         }
         if let Some(real) = rows.iter().find(|r| r.nfe == 0) {
             let span = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
-            lines.push(Line { name: "real digits".into(), colour: RGBColor(120, 120, 120), points: vec![(span.start * 1.3, real.fd), (span.end / 1.3, real.fd)] });
+            lines.push(Line::new("real digits", RGBColor(120, 120, 120), vec![(span.start * 1.3, real.fd), (span.end / 1.3, real.fd)]));
         }
         if lines.iter().any(|l| l.name != "real digits") {
             panels.push((title.to_string(), lines));
@@ -128,19 +170,36 @@ pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
     if panels.is_empty() {
         return Err("no rows with network evaluations to draw".into());
     }
-    draw(path, "network evaluations (NFE)", "FD (lower is better)", true, &panels)
+    draw(path, (480, 380), "network evaluations (NFE)", "FD (lower is better)", true, false, &panels)
 }
 
 /// A training run's curves: the logged loss against the step and, when the run measures it, the
 /// FD of its EMA weights' samples against the step (one line per label choice).
 pub fn run_curves(losses: &[(u64, f64)], fds: &[(&str, Vec<(u64, f64)>)], path: &Path) -> Result<(), String> {
-    let series = |name: &str, colour, points: &[(u64, f64)]| Line { name: name.into(), colour, points: points.iter().map(|&(s, v)| (s as f64, v)).collect() };
+    let series = |name: &str, colour, points: &[(u64, f64)]| Line::new(name, colour, points.iter().map(|&(s, v)| (s as f64, v)).collect());
     let mut panels = vec![("training loss".to_string(), vec![series("loss", COLOURS[0], losses)])];
     if fds.iter().any(|(_, points)| !points.is_empty()) {
         let lines = fds.iter().enumerate().map(|(i, (name, points))| series(name, COLOURS[1 + i % (COLOURS.len() - 1)], points)).collect();
         panels.push(("FD of the EMA weights' samples".to_string(), lines));
     }
-    draw(path, "step", "", false, &panels)
+    draw(path, (480, 380), "step", "", false, false, &panels)
+}
+
+/// The FD of each try against its total training steps (`tries`: a name and its points), with
+/// the labels 0-9 in turn and for any digit side by side, and the `levels` to compare with (a
+/// name, the FD with labels and for any digit) as dashed lines across.
+pub fn progress(tries: &[(String, Vec<Point>)], levels: &[(String, f64, f64)], samples: usize, path: &Path) -> Result<(), String> {
+    let last = tries.iter().flat_map(|(_, p)| p.iter().map(|p| p.step)).max().unwrap_or(1) as f64;
+    let level_colours = [RGBColor(60, 60, 60), RGBColor(44, 160, 44), RGBColor(214, 39, 40), RGBColor(150, 150, 150)];
+    let panel = |title: &str, fd: fn(&Point) -> f64, level: fn(&(String, f64, f64)) -> f64| {
+        let mut lines: Vec<Line> = tries.iter().enumerate().map(|(i, (name, points))| Line::new(name.as_str(), COLOURS[i % COLOURS.len()], points.iter().map(|p| (p.step as f64, fd(p))).collect())).collect();
+        for (i, l) in levels.iter().enumerate() {
+            lines.push(Line { dashed: true, ..Line::new(l.0.as_str(), level_colours[i % level_colours.len()], vec![(0.0, level(l)), (last, level(l))]) });
+        }
+        (title.to_string(), lines)
+    };
+    let panels = [panel("FD with the labels 0-9", |p| p.labels, |l| l.1), panel("FD for any digit", |p| p.any, |l| l.2)];
+    draw(path, (640, 460), "training steps", &format!("FD, {samples} samples (lower is better)"), false, true, &panels)
 }
 
 #[cfg(test)]
@@ -192,6 +251,13 @@ mod tests {
         let svg = std::fs::read_to_string(&path).unwrap();
         assert!(svg.contains("training loss") && svg.contains("FD of the EMA"));
         assert!(quality_against_nfe(&rows[..1], &dir.join("none.svg")).is_err(), "nothing to draw");
+        let path = dir.join("progress.svg");
+        let points = vec![Point { step: 1000, labels: 90.0, any: 250.0 }, Point { step: 2000, labels: 80.0, any: 220.0 }];
+        progress(&[("CD".into(), points)], &[("goal of CD".into(), 30.0, 70.0)], 300, &path).unwrap();
+        let svg = std::fs::read_to_string(&path).unwrap();
+        for name in ["FD with the labels 0-9", "FD for any digit", "CD", "goal of CD", "300 samples", "training steps"] {
+            assert!(svg.contains(name), "{name}");
+        }
         std::fs::remove_dir_all(dir).ok();
     }
 }

@@ -57,6 +57,13 @@ pub struct Watched {
     pub any: Gauges,
     /// Network evaluations per sample.
     pub nfe: usize,
+    /// Samples per label choice (seed 1). Lines written before it was recorded measured 300.
+    #[serde(default = "samples_before_recorded")]
+    pub samples: usize,
+}
+
+fn samples_before_recorded() -> usize {
+    300
 }
 
 impl Watch {
@@ -80,7 +87,7 @@ impl Watch {
         let (method, levels) = grid_sampler(&model);
         let row = |conditional| eval::evaluate("run", &model, method, &levels, &self.classifier, reference, self.samples, 100, 1, conditional, device);
         let (labels, any) = (row(true), row(false));
-        let line = Watched { step, labels: (&labels).into(), any: (&any).into(), nfe: labels.nfe };
+        let line = Watched { step, labels: (&labels).into(), any: (&any).into(), nfe: labels.nfe, samples: self.samples };
         let path = run.join(FD_LOG);
         let mut file = std::fs::OpenOptions::new().create(true).append(true).open(&path).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
         writeln!(file, "{}", serde_json::to_string(&line).expect("line serialises")).map_err(|e| TrainError::Io(format!("{}: {e}", path.display())))?;
