@@ -580,9 +580,19 @@ fn a_run_measures_its_fd_every_n_steps_and_draws_its_curves() {
             assert!(g.fd > 0.0 && g.sfd > 0.0 && (0.0..=1.0).contains(&g.precision) && (0.0..=1.0).contains(&g.recall), "{w:?}");
         }
         assert_eq!(w.nfe, 35, "the teacher is measured as its grids are drawn: Heun, 35 NFE");
+        assert_eq!(w.samples, 20, "each line says how many samples it measured");
     }
     let svg = std::fs::read_to_string(run.join("curves.svg")).unwrap();
     assert!(svg.contains("training loss") && svg.contains("FD of the EMA") && svg.contains("any digit"));
+    // `cm progress` puts the run, and the same run as a branch after 10 steps, on one chart.
+    let chart = dir.join("progress.svg");
+    let (tried, branch) = (format!("tiny teacher={r}"), format!("its branch={r}@10"));
+    let said = cm(&["progress", "--try", &tried, "--try", &branch, "--samples", "20", "--out", chart.to_str().unwrap()]);
+    assert!(said.contains("wrote"), "{said}");
+    let svg = std::fs::read_to_string(&chart).unwrap();
+    assert!(svg.contains("tiny teacher") && svg.contains("its branch") && svg.contains("20 samples"));
+    let err = cm_fails(&["progress", "--try", &tried, "--samples", "1000", "--out", chart.to_str().unwrap()]);
+    assert!(err.contains("no try has measurements of 1000 samples"), "{err}");
     // Without the classifier the run still trains, and says why it is not measured.
     let other = dir.join("unwatched");
     let said = cm(&with_tiny(&["teacher", "--run", other.to_str().unwrap(), "--data", d.to_str().unwrap(), "--steps", "2", "--eval-every", "1", "--classifier", "/nonexistent/classifier.json"]));
