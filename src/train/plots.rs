@@ -55,44 +55,69 @@ fn tick(v: &f64) -> String {
     }
 }
 
-/// A tick label of a logarithmic axis: only at 1, 2 and 5 times a power of ten, so that the
-/// labels of a decade do not crowd its top.
-fn log_tick(v: &f64) -> String {
-    let leading = v / 10f64.powf(v.abs().log10().floor());
-    if [1.0, 2.0, 5.0].iter().any(|d| (leading - d).abs() < 1e-6) { tick(v) } else { String::new() }
+/// The ticks of a logarithmic axis over `r`: 1, 2 and 5 times each power of ten.
+fn log_ticks(r: &std::ops::Range<f64>) -> Vec<f64> {
+    let (lo, hi) = (r.start.log10().floor() as i32, r.end.log10().ceil() as i32);
+    (lo..=hi).flat_map(|k| [1.0, 2.0, 5.0].map(|d| d * 10f64.powi(k))).filter(|v| r.contains(v)).collect()
 }
+
+/// Where a chart's legend goes: over the plot's upper right corner, or in rows beneath the plot
+/// (for charts whose lines may reach any corner).
+#[derive(Clone, Copy, PartialEq)]
+enum Legend {
+    Inside,
+    Below,
+}
+
+/// Rows of the legend beneath a plot, and their height in pixels.
+const LEGEND_COLUMNS: usize = 2;
+const LEGEND_ROW: u32 = 18;
 
 /// Draws `panels` side by side, each a titled chart of its lines, into an SVG file. The x axis is
 /// logarithmic when `log_x`; a y axis spanning more than a factor of 20 is logarithmic too.
-/// With `legend_above`, the y axis is logarithmic and reaches high enough that the legend (upper
-/// right) sits above every point.
-fn draw(path: &Path, (width, height): (u32, u32), x_label: &str, y_label: &str, log_x: bool, legend_above: bool, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
-    let root = SVGBackend::new(path, (width * panels.len() as u32, height)).into_drawing_area();
+fn draw(path: &Path, (width, height): (u32, u32), x_label: &str, y_label: &str, log_x: bool, legend: Legend, panels: &[(String, Vec<Line>)]) -> Result<(), String> {
+    let rows = |lines: &[Line]| lines.len().div_ceil(LEGEND_COLUMNS) as u32;
+    let below = if legend == Legend::Below { panels.iter().map(|(_, l)| rows(l)).max().unwrap_or(0) * LEGEND_ROW + 12 } else { 0 };
+    let root = SVGBackend::new(path, (width * panels.len() as u32, height + below)).into_drawing_area();
     root.fill(&WHITE).map_err(plot_error)?;
     for (area, (title, lines)) in root.split_evenly((1, panels.len())).iter().zip(panels) {
+        let (plot, legend_area) = area.split_vertically(height);
         let xs = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.0)));
-        let mut ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
-        let log_y = legend_above || ys.end / ys.start > 20.0 * 1.69; // the margins add a factor of 1.3 at each end
-        if legend_above {
-            // The legend's share of the plot's height: 16 px a line and its frame, of the height
-            // less the title and the x axis.
-            let share = ((lines.len() as f64 * 16.0 + 24.0) / (height as f64 - 90.0)).min(0.6);
-            ys.end = if log_y { ys.end * (ys.end / ys.start).powf(share / (1.0 - share)) } else { ys.end + (ys.end - ys.start) * share / (1.0 - share) };
-        }
+        let ys = log_range(lines.iter().flat_map(|l| l.points.iter().map(|p| p.1)));
+        let log_y = ys.end / ys.start > 20.0 * 1.69; // the margins add a factor of 1.3 at each end
         let linear = |r: std::ops::Range<f64>| 0.0..r.end / 1.3 * 1.03; // from 0, just past the last point
-        let labels = (title.as_str(), lines.as_slice(), x_label, y_label, log_y);
+        let y_ticks = log_ticks(&ys);
+        let labels = (title.as_str(), lines.as_slice(), x_label, y_label, legend);
         match (log_x, log_y) {
-            (true, true) => panel(area, labels, xs.log_scale(), ys.log_scale()),
-            (true, false) => panel(area, labels, xs.log_scale(), ys),
-            (false, true) => panel(area, labels, linear(xs), ys.log_scale()),
-            (false, false) => panel(area, labels, linear(xs), ys),
+            (true, true) => panel(&plot, labels, xs.log_scale(), ys.log_scale().with_key_points(y_ticks)),
+            (true, false) => panel(&plot, labels, xs.log_scale(), ys),
+            (false, true) => panel(&plot, labels, linear(xs), ys.log_scale().with_key_points(y_ticks)),
+            (false, false) => panel(&plot, labels, linear(xs), ys),
         }?;
+        if legend == Legend::Below {
+            legend_below(&legend_area, lines, width)?;
+        }
     }
     root.present().map_err(plot_error)
 }
 
+/// The legend of `lines` in rows of [`LEGEND_COLUMNS`] beneath a plot `width` pixels wide.
+fn legend_below(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, lines: &[Line], width: u32) -> Result<(), String> {
+    let column = (width as i32 - 70) / LEGEND_COLUMNS as i32;
+    for (i, line) in lines.iter().enumerate() {
+        let (x, y) = (60 + (i % LEGEND_COLUMNS) as i32 * column, 6 + (i / LEGEND_COLUMNS) as i32 * LEGEND_ROW as i32);
+        let style = line.colour.stroke_width(2);
+        let mark: Vec<Vec<(i32, i32)>> = if line.dashed { vec![vec![(x, y + 7), (x + 8, y + 7)], vec![(x + 12, y + 7), (x + 20, y + 7)]] } else { vec![vec![(x, y + 7), (x + 20, y + 7)]] };
+        for segment in mark {
+            area.draw(&PathElement::new(segment, style)).map_err(plot_error)?;
+        }
+        area.draw(&Text::new(line.name.clone(), (x + 26, y), ("sans-serif", 13))).map_err(plot_error)?;
+    }
+    Ok(())
+}
+
 /// One chart of `lines` in `area` (with its title and axis labels) over `x` and `y`.
-fn panel<X, Y>(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, (title, lines, x_label, y_label, log_y): (&str, &[Line], &str, &str, bool), x: X, y: Y) -> Result<(), String>
+fn panel<X, Y>(area: &DrawingArea<SVGBackend, plotters::coord::Shift>, (title, lines, x_label, y_label, legend): (&str, &[Line], &str, &str, Legend), x: X, y: Y) -> Result<(), String>
 where
     X: plotters::coord::ranged1d::AsRangedCoord<Value = f64>,
     X::CoordDescType: plotters::coord::ranged1d::ValueFormatter<f64>,
@@ -110,9 +135,9 @@ where
         .configure_mesh()
         .light_line_style(WHITE)
         .x_labels(8)
-        .y_labels(if log_y { 40 } else { 8 }) // a log axis: every 1-9 x 10^k, labelled at 1, 2, 5 (`log_tick`)
+        .y_labels(8)
         .x_label_formatter(&tick)
-        .y_label_formatter(if log_y { &log_tick } else { &tick })
+        .y_label_formatter(&tick)
         .x_desc(x_label)
         .y_desc(y_label)
         .draw()
@@ -124,7 +149,7 @@ where
                 .draw_series(DashedLineSeries::new(line.points.clone(), 6, 4, colour.stroke_width(2)))
                 .map_err(plot_error)?
                 .label(line.name.clone())
-                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 5, y), (x + 9, y), (x + 16, y)], colour.stroke_width(2)));
+                .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
             continue;
         }
         chart
@@ -133,6 +158,9 @@ where
             .label(line.name.clone())
             .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 16, y)], colour.stroke_width(2)));
         chart.draw_series(line.points.iter().map(|&p| Circle::new(p, 3, colour.filled()))).map_err(plot_error)?;
+    }
+    if legend == Legend::Below {
+        return Ok(());
     }
     chart.configure_series_labels().position(SeriesLabelPosition::UpperRight).border_style(BLACK).background_style(WHITE.mix(0.85)).draw().map_err(plot_error)?;
     Ok(())
@@ -170,7 +198,7 @@ pub fn quality_against_nfe(rows: &[Row], path: &Path) -> Result<(), String> {
     if panels.is_empty() {
         return Err("no rows with network evaluations to draw".into());
     }
-    draw(path, (480, 380), "network evaluations (NFE)", "FD (lower is better)", true, false, &panels)
+    draw(path, (480, 380), "network evaluations (NFE)", "FD (lower is better)", true, Legend::Inside, &panels)
 }
 
 /// A training run's curves: the logged loss against the step and, when the run measures it, the
@@ -182,7 +210,7 @@ pub fn run_curves(losses: &[(u64, f64)], fds: &[(&str, Vec<(u64, f64)>)], path: 
         let lines = fds.iter().enumerate().map(|(i, (name, points))| series(name, COLOURS[1 + i % (COLOURS.len() - 1)], points)).collect();
         panels.push(("FD of the EMA weights' samples".to_string(), lines));
     }
-    draw(path, (480, 380), "step", "", false, false, &panels)
+    draw(path, (480, 380), "step", "", false, Legend::Inside, &panels)
 }
 
 /// The FD of each try against its total training steps (`tries`: a name and its points), with
@@ -199,7 +227,7 @@ pub fn progress(tries: &[(String, Vec<Point>)], levels: &[(String, f64, f64)], s
         (title.to_string(), lines)
     };
     let panels = [panel("FD with the labels 0-9", |p| p.labels, |l| l.1), panel("FD for any digit", |p| p.any, |l| l.2)];
-    draw(path, (640, 460), "training steps", &format!("FD, {samples} samples (lower is better)"), false, true, &panels)
+    draw(path, (640, 420), "training steps", &format!("FD, {samples} samples (lower is better)"), false, Legend::Below, &panels)
 }
 
 #[cfg(test)]
