@@ -23,7 +23,7 @@ use crate::train::precision_recall::precision_recall;
 use crate::model::Model;
 
 /// One line of the results table.
-#[derive(Debug, Clone, Serialize, Deserialize)]
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Row {
     pub model: String,
     pub sampler: String,

@@ -235,25 +235,8 @@ mod tests {
     use super::*;
 
     fn row(model: &str, sampler: &str, nfe: usize, fd: f64, conditional: bool) -> Row {
-        Row {
-            model: model.into(),
-            sampler: sampler.into(),
-            nfe,
-            levels: Vec::new(),
-            fd,
-            sfd: 0.0,
-            precision: 0.0,
-            recall: 0.0,
-            mid_grey: 0.0,
-            stroke_width: 0.0,
-            confidence: 0.0,
-            class_share: vec![0.1; 10],
-            near_copies: 0.0,
-            ms_per_sample: 0.0,
-            samples: 10,
-            batch: 10,
-            conditional,
-        }
+        Row { model: model.into(), sampler: sampler.into(), nfe, fd, class_share: vec![0.1; 10], samples: 10, batch: 10, conditional, ..Row::default() }
+    }
     }
 
     #[test]

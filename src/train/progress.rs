@@ -177,25 +177,7 @@ mod tests {
 
     #[test]
     fn a_teacher_is_measured_by_its_best_sampler_and_a_student_at_one_step() {
-        let row = |nfe: usize, fd: f64, conditional: bool, samples: usize| Row {
-            model: "m".into(),
-            sampler: "s".into(),
-            nfe,
-            levels: Vec::new(),
-            fd,
-            sfd: 0.0,
-            precision: 0.0,
-            recall: 0.0,
-            mid_grey: 0.0,
-            stroke_width: 0.0,
-            confidence: 0.0,
-            class_share: Vec::new(),
-            near_copies: 0.0,
-            ms_per_sample: 0.0,
-            samples,
-            batch: 100,
-            conditional,
-        };
+        let row = |nfe: usize, fd: f64, conditional: bool, samples: usize| Row { nfe, fd, conditional, samples, ..Row::default() };
         let rows = [row(1, 2000.0, true, 1000), row(35, 23.0, true, 1000), row(9, 70.0, true, 1000), row(1, 3000.0, false, 1000), row(35, 56.0, false, 1000), row(35, 50.0, false, 300)];
         assert_eq!(measured(&rows, ModelKind::Teacher, 1000), Some((23.0, 56.0)));
         assert_eq!(measured(&rows, ModelKind::Cd, 1000), Some((2000.0, 3000.0)));
