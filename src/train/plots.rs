@@ -237,7 +237,6 @@ mod tests {
     fn row(model: &str, sampler: &str, nfe: usize, fd: f64, conditional: bool) -> Row {
         Row { model: model.into(), sampler: sampler.into(), nfe, fd, class_share: vec![0.1; 10], samples: 10, batch: 10, conditional, ..Row::default() }
     }
-    }
 
     #[test]
     fn the_charts_name_every_model_and_sampler() {
