@@ -72,6 +72,11 @@ fn read(path: &Path) -> Result<String, String> {
     std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))
 }
 
+/// An exported model's manifest, parsed and checked as every manifest is.
+fn read_manifest(path: &Path) -> Result<Manifest, String> {
+    Manifest::from_json(&read(path)?).map_err(|e| format!("{}: {e}", path.display()))
+}
+
 /// The `cm eval` rows of a manifest (an exported model's, or weights/metrics.json's list).
 fn rows(value: serde_json::Value) -> Vec<Row> {
     match value {
@@ -104,7 +109,7 @@ pub fn points(t: &Try, samples: usize) -> Result<Vec<Point>, String> {
         let watched = lines.lines().filter_map(|l| serde_json::from_str::<Watched>(l).ok());
         return Ok(watched.filter(|w| w.samples == samples).map(|w| Point { step: t.offset + w.step, labels: w.labels.fd, any: w.any.fd }).collect());
     }
-    let manifest: Manifest = serde_json::from_str(&read(&path)?).map_err(|e| format!("{}: {e}", path.display()))?;
+    let manifest = read_manifest(&path)?;
     let steps = manifest.training.steps;
     Ok(measured(&rows(manifest.metrics), manifest.kind, samples).map(|(labels, any)| Point { step: t.offset + steps, labels, any }).into_iter().collect())
 }
@@ -121,7 +126,7 @@ pub fn draw(args: &ProgressOptions) -> Result<PathBuf, String> {
     }
     let mut levels = Vec::new();
     if let Some(teacher) = &args.teacher {
-        let manifest: Manifest = serde_json::from_str(&read(teacher)?).map_err(|e| format!("{}: {e}", teacher.display()))?;
+        let manifest = read_manifest(teacher)?;
         match measured(&rows(manifest.metrics), ModelKind::Teacher, args.samples) {
             Some((labels, any)) => {
                 levels.push(("teacher".to_string(), labels, any));
@@ -133,10 +138,10 @@ pub fn draw(args: &ProgressOptions) -> Result<PathBuf, String> {
     }
     if let Some(real) = &args.real {
         let table = rows(serde_json::from_str(&read(real)?).map_err(|e| format!("{}: {e}", real.display()))?);
-        let fd = |conditional: bool| table.iter().find(|r| r.nfe == 0 && r.samples == args.samples && r.conditional == conditional).or_else(|| table.iter().find(|r| r.nfe == 0 && r.samples == args.samples)).map(|r| r.fd);
-        match (fd(true), fd(false)) {
-            (Some(labels), Some(any)) => levels.push(("real held-out digits".to_string(), labels, any)),
-            _ => eprintln!("{}: no real digits measured on {} samples", real.display(), args.samples),
+        // One row (NFE 0): real digits are the same with or without a label asked for.
+        match table.iter().find(|r| r.nfe == 0 && r.samples == args.samples) {
+            Some(r) => levels.push(("real held-out digits".to_string(), r.fd, r.fd)),
+            None => eprintln!("{}: no real digits measured on {} samples", real.display(), args.samples),
         }
     }
     if tries.iter().all(|(_, p)| p.is_empty()) {
