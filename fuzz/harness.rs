@@ -21,20 +21,22 @@ pub fn seed(storage: Storage) -> (String, Vec<u8>) {
     let device = Device::flex();
     device.seed(7);
     let config = seed_config();
-    let bytes = module_bytes_as(config.init(&device), storage);
+    let grid_step = (storage == Storage::GridPlanes).then_some(0.02);
+    let bytes = module_bytes_as(config.init(&device), storage, grid_step);
     let mut manifest = Manifest::new(ModelKind::Cd, &config, SigmaConfig::default());
     manifest.file = "seed.bpk".into();
     manifest.sha256 = sha256_hex(&bytes);
     manifest.storage = storage;
+    manifest.grid_step = grid_step;
     manifest.levels.labelled.insert("2".into(), vec![0.8]);
     manifest.levels.any.insert("3".into(), vec![2.0, 0.3]);
     (manifest.to_json(), bytes)
 }
 
-const STORAGES: [Storage; 3] = [Storage::F32, Storage::F16, Storage::F16Planes];
+const STORAGES: [Storage; 4] = [Storage::F32, Storage::F16, Storage::F16Planes, Storage::GridPlanes];
 
-fn seeds() -> &'static [(String, Vec<u8>); 3] {
-    static SEEDS: OnceLock<[(String, Vec<u8>); 3]> = OnceLock::new();
+fn seeds() -> &'static [(String, Vec<u8>); 4] {
+    static SEEDS: OnceLock<[(String, Vec<u8>); 4]> = OnceLock::new();
     SEEDS.get_or_init(|| STORAGES.map(seed))
 }
 
@@ -52,7 +54,7 @@ fn exercise(model: &Model) {
 /// hash of these bytes, so the loader gets past the hash check to the parsing. `None`: no input.
 pub fn load_weights(data: &[u8]) -> Option<Result<Model, WeightsError>> {
     let (&choice, bytes) = data.split_first()?;
-    let mut manifest = Manifest::from_json(&seeds()[choice as usize % 3].0).expect("the seed manifest is valid");
+    let mut manifest = Manifest::from_json(&seeds()[choice as usize % STORAGES.len()].0).expect("the seed manifest is valid");
     manifest.sha256 = sha256_hex(bytes);
     Some(Model::from_bytes(&manifest.to_json(), bytes.to_vec(), &Device::flex()))
 }

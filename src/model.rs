@@ -51,7 +51,7 @@ impl Model {
     /// Writes `<dir>/<name>.bpk` and `<dir>/<name>.json` (see [`weights::save`]). Returns the
     /// manifest's path.
     pub fn save(&mut self, dir: &Path, name: &str) -> Result<PathBuf, WeightsError> {
-        let bytes = module_bytes_as(self.net.clone(), self.manifest.storage);
+        let bytes = module_bytes_as(self.net.clone(), self.manifest.storage, self.manifest.grid_step);
         weights::save(dir, name, &mut self.manifest, &bytes)
     }
 

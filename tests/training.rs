@@ -117,6 +117,14 @@ fn teacher_distill_ct_sample_eval_end_to_end() {
     assert!(from_m4.manifest.training.command.contains("cm distill") && from_m4.manifest.training.command.contains("--from"));
     assert!(from_m4.manifest.metrics.is_null());
     assert!(cm_fails(&["export", "--name", "x", "--out", w]).contains("--run"));
+    // On a grid (tests/weights.rs checks the rounding): recorded in the manifest, and refused
+    // beside --half or at a step outside 0.001 to 1.
+    cm(&["export", "--from", &cd, "--name", "cd-grid", "--out", w, "--grid-step", "0.02"]);
+    let grid = Model::load(Path::new(&format!("{w}/cd-grid.json")), &Device::flex()).unwrap();
+    assert_eq!((grid.manifest.storage, grid.manifest.grid_step), (consistency_models::weights::Storage::GridPlanes, Some(0.02)));
+    assert!(grid.manifest.training.command.contains("--grid-step 0.02"));
+    assert!(cm_fails(&["export", "--from", &cd, "--name", "x", "--out", w, "--grid-step", "0.02", "--half"]).contains("--half"));
+    assert!(cm_fails(&["export", "--from", &cd, "--name", "x", "--out", w, "--grid-step", "2"]).contains("0.001 to 1"));
 
     // A run can start from existing weights of the same network (--init): with a negligible
     // learning rate its export samples exactly like the weights it started from.

@@ -390,3 +390,89 @@ fn initial_weights_come_from_the_seed_alone_whatever_other_threads_draw() {
         }
     }
 }
+
+/// Float tensors of a burnpack by name, as f32 values.
+fn tensors_of(bytes: Vec<u8>) -> std::collections::BTreeMap<String, Vec<f32>> {
+    burn_pack::Reader::from_bytes(burn::tensor::Bytes::from_bytes_vec(bytes))
+        .and_then(|r| r.into_tensors())
+        .unwrap()
+        .into_iter()
+        .map(|t| {
+            let (name, dtype, _, _, data) = t.into_parts().unwrap();
+            assert_eq!(dtype, burn::tensor::DType::F32, "{name}");
+            (name, data.chunks_exact(4).map(|b| f32::from_le_bytes([b[0], b[1], b[2], b[3]])).collect())
+        })
+        .collect()
+}
+
+fn rms(values: &[f32]) -> f32 {
+    (values.iter().map(|v| v * v).sum::<f32>() / values.len() as f32).sqrt()
+}
+
+#[test]
+fn grid_storage_rounds_each_tensor_to_a_fraction_of_its_rms_and_loads_as_f32() {
+    use consistency_models::weights::{from_grid_planes, to_grid_planes};
+    let source = model(ModelKind::Cd, 33);
+    let original = tensors_of(module_bytes(source.net.clone()));
+    for rel_step in [0.01f32, 0.05] {
+        let stored = to_grid_planes(module_bytes(source.net.clone()), rel_step).unwrap();
+        let decoded = tensors_of(from_grid_planes(&stored).unwrap());
+        assert_eq!(decoded.keys().collect::<Vec<_>>(), original.keys().collect::<Vec<_>>());
+        let (mut err, mut total) = (0f64, 0f64);
+        for (name, values) in &original {
+            let step = rel_step * rms(values);
+            for (x, y) in values.iter().zip(&decoded[name]) {
+                assert!((x - y).abs() <= 0.5 * step * 1.0001 + 1e-12, "{name}: {x} -> {y} at step {step}");
+                err += f64::from(x - y).powi(2);
+                total += f64::from(*x).powi(2);
+            }
+        }
+        // A uniform rounding error: RMS about step / sqrt(12).
+        let relative = (err / total).sqrt() as f32;
+        assert!(relative > 0.15 * rel_step && relative < 0.45 * rel_step, "relative RMS error {relative} at step {rel_step}");
+    }
+    // Saved and loaded as a model: the file is smaller than f16 and the images barely move.
+    let dir = folder("grid");
+    let mut half = Model { manifest: source.manifest.clone(), net: source.net.clone() };
+    half.manifest.storage = Storage::F16Planes;
+    half.save(&dir, "half").unwrap();
+    let mut grid = Model { manifest: source.manifest.clone(), net: source.net.clone() };
+    grid.manifest.storage = Storage::GridPlanes;
+    grid.manifest.grid_step = Some(0.01);
+    let path = grid.save(&dir, "grid").unwrap();
+    let text = std::fs::read_to_string(&path).unwrap();
+    assert!(text.contains("\"storage\": \"grid-planes\"") && text.contains("\"grid_step\": 0.01"), "{text}");
+    let loaded = Model::load(&path, &device()).unwrap();
+    assert_eq!(loaded.manifest, grid.manifest);
+    let (a, b) = (generate(&loaded, 2), generate(&source, 2));
+    assert!(max_abs_diff(&a, &b) < 2e-2, "grid weights change the image by {}", max_abs_diff(&a, &b));
+    std::fs::remove_dir_all(dir).ok();
+}
+
+#[test]
+fn grid_storage_keeps_zeros_and_outliers_and_refuses_what_is_not_a_grid() {
+    use burn::tensor::{Bytes, DType};
+    use consistency_models::weights::{from_grid_planes, to_byte_planes, to_grid_planes};
+    let f32_tensor = |name: &str, values: &[f32]| {
+        let bytes: Vec<u8> = values.iter().flat_map(|v| v.to_le_bytes()).collect();
+        burn_pack::Tensor::new(name.into(), DType::F32, vec![values.len()], None, Bytes::from_bytes_vec(bytes))
+    };
+    // At 0.001 of the RMS, one value 1e4 among 4,000 small ones would be 63,000 steps: more
+    // than 16 bits hold, so the step grows until it fits (and it is kept to within half a step).
+    let mut outlier = vec![0.01f32; 4000];
+    outlier[7] = -1.0e4;
+    let pack = burn_pack::Writer::new(vec![f32_tensor("zeros", &[0.0; 5]), f32_tensor("outlier", &outlier), f32_tensor("one", &[-0.3])]);
+    let decoded = tensors_of(from_grid_planes(&to_grid_planes(pack.into_bytes().unwrap().to_vec(), 0.001).unwrap()).unwrap());
+    assert_eq!(decoded["zeros"], vec![0.0; 5]);
+    assert!((decoded["one"][0] + 0.3).abs() <= 0.0005 * 0.3);
+    let error = (decoded["outlier"][7] + 1.0e4).abs();
+    assert!(error <= 0.5 * 1.0e4 / 32767.0 * 1.0001, "{}", decoded["outlier"][7]);
+    assert_eq!(decoded["outlier"][0], 0.0, "0.01 is under half the grown step (0.15), not on a 0.00016 grid");
+    // f16 planes, or a grid file without its steps, read as grid storage: an error, not a panic.
+    let half = to_byte_planes(&module_bytes(model(ModelKind::Cd, 3).net.clone()));
+    assert!(matches!(from_grid_planes(&half), Err(WeightsError::Corrupt(_))));
+    let codes = burn_pack::Tensor::new("w".into(), DType::U16, vec![2], None, Bytes::from_bytes_vec(vec![1, 0, 2, 0]));
+    let stepless = to_byte_planes(&burn_pack::Writer::new(vec![codes]).into_bytes().unwrap());
+    assert!(matches!(from_grid_planes(&stepless), Err(WeightsError::Corrupt(_))));
+    assert!(matches!(from_grid_planes(&[1, 2, 3]), Err(WeightsError::Corrupt(_))));
+}

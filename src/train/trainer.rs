@@ -495,16 +495,15 @@ pub fn model_kind(objective: &Objective) -> ModelKind {
 /// student at fewer mantissa bits, for a smaller download, after its run is gone. Everything but
 /// the storage is the source's; the command and the source's hash are recorded, and the source's
 /// measurements are dropped (they were taken on other weights: run `cm eval` again).
-pub fn export_from(from: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, mantissa_bits: Option<u32>, exported_by: &str) -> Result<PathBuf, TrainError> {
+pub fn export_from(from: &Path, out_dir: &Path, name: &str, precision: Precision, exported_by: &str) -> Result<PathBuf, TrainError> {
     let source = Model::load(from, &Device::flex()).map_err(|e| TrainError::Settings(format!("--from {}: {e}", from.display())))?;
     let mut manifest = source.manifest.clone();
-    manifest.storage = storage;
     manifest.metrics = serde_json::Value::Null;
     manifest.training.command = format!("{} && {exported_by}", manifest.training.command);
     let extra = &mut manifest.training.extra;
     extra.insert("derived_from".into(), serde_json::json!({ "manifest": from.display().to_string(), "sha256": source.manifest.sha256 }));
     extra.remove("mantissa_bits");
-    write_export(manifest, source.net, mantissa_bits, out_dir, name)
+    write_export(manifest, source.net, precision, out_dir, name)
 }
 
 /// Writes the run's EMA weights as `<out_dir>/<name>.bpk` + `.json` at `storage` precision, rounded
@@ -512,12 +511,11 @@ pub fn export_from(from: &Path, out_dir: &Path, name: &str, storage: crate::weig
 /// commands that made them, and lists them in the folder's index. `exported_by`: the command that
 /// asked for the export (recorded in the manifest after the run's own commands, so the manifest
 /// says exactly how its weights came to be).
-pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::Storage, mantissa_bits: Option<u32>, exported_by: &str) -> Result<PathBuf, TrainError> {
+pub fn export(run: &Path, out_dir: &Path, name: &str, precision: Precision, exported_by: &str) -> Result<PathBuf, TrainError> {
     let dir = checkpoint::latest(run).ok_or_else(|| TrainError::Settings(format!("no checkpoint in {}", run.display())))?;
     let (state, t) = load_checkpoint(&dir, &Device::flex().autodiff())?;
     let s = &state.settings;
     let mut manifest = Manifest::new(model_kind(&s.objective), &s.network, s.sigma);
-    manifest.storage = storage;
     manifest.training.command = state.commands.join(" && ");
     if !state.commands.iter().any(|c| c == exported_by) {
         manifest.training.command = format!("{} && {exported_by}", manifest.training.command);
@@ -528,13 +526,24 @@ pub fn export(run: &Path, out_dir: &Path, name: &str, storage: crate::weights::S
     extra.insert("settings".into(), serde_json::to_value(s).expect("settings serialise"));
     extra.insert("train_seconds".into(), serde_json::json!(state.elapsed_secs.round()));
     extra.insert("parameters".into(), serde_json::json!(t.ema.num_params()));
-    write_export(manifest, t.ema, mantissa_bits, out_dir, name)
+    write_export(manifest, t.ema, precision, out_dir, name)
 }
 
-/// Saves `net` under `manifest` as `<out_dir>/<name>`, rounded to `mantissa_bits` if given (and
-/// recorded), and lists it in the folder's index.
-fn write_export(mut manifest: Manifest, mut net: UNet, mantissa_bits: Option<u32>, out_dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
-    if let Some(bits) = mantissa_bits {
+/// How an export stores its parameters: the layout, and for `f16-planes` the mantissa bits kept,
+/// for `grid-planes` the relative grid step (see [`crate::weights::Storage`]).
+#[derive(Debug, Clone, Copy)]
+pub struct Precision {
+    pub storage: crate::weights::Storage,
+    pub mantissa_bits: Option<u32>,
+    pub grid_step: Option<f32>,
+}
+
+/// Saves `net` under `manifest` as `<out_dir>/<name>` at `precision` (rounded to its mantissa bits
+/// if given, and recorded), and lists it in the folder's index.
+fn write_export(mut manifest: Manifest, mut net: UNet, precision: Precision, out_dir: &Path, name: &str) -> Result<PathBuf, TrainError> {
+    manifest.storage = precision.storage;
+    manifest.grid_step = precision.grid_step;
+    if let Some(bits) = precision.mantissa_bits {
         manifest.training.extra.insert("mantissa_bits".into(), serde_json::json!(bits));
         net = crate::weights::round_mantissas(net, bits);
     }
