@@ -123,12 +123,11 @@ const GRID_MAX: f32 = 32767.0;
 /// Returns the stored bytes (byte planes).
 pub fn to_grid_planes(bytes: Vec<u8>, rel_step: f32) -> Result<Vec<u8>, WeightsError> {
     assert!(rel_step > 0.0 && rel_step.is_finite(), "the grid step must be positive, got {rel_step}");
-    let corrupt = |e: burn_pack::Error| WeightsError::Corrupt(e.to_string());
-    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes)).and_then(|r| r.into_tensors()).map_err(corrupt)?;
+    let tensors = pack_tensors(bytes)?;
     let mut steps = Vec::new();
     let mut stored = Vec::with_capacity(tensors.len());
     for tensor in tensors {
-        let (name, dtype, shape, id, data) = tensor.into_parts().map_err(corrupt)?;
+        let (name, dtype, shape, id, data) = tensor.into_parts()?;
         if dtype != DType::F32 {
             return Err(WeightsError::Mismatch(format!("{name}: grid storage needs f32 parameters, got {dtype:?}")));
         }
@@ -148,17 +147,16 @@ pub fn to_grid_planes(bytes: Vec<u8>, rel_step: f32) -> Result<Vec<u8>, WeightsE
         stored.push(burn_pack::Tensor::new(name, DType::U16, shape, id, Bytes::from_bytes_vec(codes)));
     }
     let writer = steps.into_iter().fold(burn_pack::Writer::new(stored), |w, (key, step)| w.with_scalar(&key, burn_pack::Scalar::Float(f64::from(step))));
-    Ok(to_byte_planes(&writer.into_bytes().map_err(corrupt)?))
+    Ok(to_byte_planes(&writer.into_bytes()?))
 }
 
 /// Inverse of [`to_grid_planes`]: the f32 burnpack bytes of the values on their grids.
 pub fn from_grid_planes(stored: &[u8]) -> Result<Vec<u8>, WeightsError> {
-    let corrupt = |e: burn_pack::Error| WeightsError::Corrupt(e.to_string());
-    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(from_byte_planes(stored))).map_err(corrupt)?;
+    let reader = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(from_byte_planes(stored)))?;
     let steps = reader.scalars().clone();
     let mut tensors = Vec::new();
-    for tensor in reader.into_tensors().map_err(corrupt)? {
-        let (name, dtype, shape, id, data) = tensor.into_parts().map_err(corrupt)?;
+    for tensor in reader.into_tensors()? {
+        let (name, dtype, shape, id, data) = tensor.into_parts()?;
         let step = match steps.get(&grid_step_key(&name)) {
             Some(burn_pack::Scalar::Float(step)) if dtype == DType::U16 && step.is_finite() => *step as f32,
             _ => return Err(WeightsError::Corrupt(format!("{name}: not a grid tensor (u16 codes with a float step)"))),
@@ -173,7 +171,7 @@ pub fn from_grid_planes(stored: &[u8]) -> Result<Vec<u8>, WeightsError> {
             .collect();
         tensors.push(burn_pack::Tensor::new(name, DType::F32, shape, id, Bytes::from_bytes_vec(values)));
     }
-    Ok(burn_pack::Writer::new(tensors).into_bytes().map_err(corrupt)?.to_vec())
+    Ok(burn_pack::Writer::new(tensors).into_bytes()?.to_vec())
 }
 
 /// `bytes` as two planes: the even-indexed bytes, then the odd-indexed ones.
@@ -234,6 +232,18 @@ impl core::fmt::Display for WeightsError {
 }
 
 impl std::error::Error for WeightsError {}
+
+/// A burnpack that cannot be read (or written back) is a corrupted weights file.
+impl From<burn_pack::Error> for WeightsError {
+    fn from(e: burn_pack::Error) -> Self {
+        WeightsError::Corrupt(e.to_string())
+    }
+}
+
+/// The tensors of burnpack `bytes`, each a window into them (no tensor data is copied).
+fn pack_tensors(bytes: Vec<u8>) -> Result<Vec<burn_pack::Tensor>, WeightsError> {
+    Ok(burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes))?.into_tensors()?)
+}
 
 /// Lower-case hex SHA-256 of `bytes`.
 pub fn sha256_hex(bytes: &[u8]) -> String {
@@ -363,9 +373,7 @@ impl ModuleVisitor for ParamShapes {
 /// parameters of `net`, before anything is loaded or allocated, so a manifest that describes a
 /// network other than its weights (or a huge one) gives an error instead of exhausting memory.
 fn check_tensors<M: Module>(net: &M, bytes: &[u8]) -> Result<(), WeightsError> {
-    let tensors = burn_pack::Reader::from_bytes(Bytes::from_bytes_vec(bytes.to_vec()))
-        .and_then(|reader| reader.into_tensors())
-        .map_err(|e| WeightsError::Corrupt(e.to_string()))?;
+    let tensors = pack_tensors(bytes.to_vec())?;
     let mut expected = ParamShapes::default();
     net.visit(&mut expected);
     let mut expected = expected.shapes;
